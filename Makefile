@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# ext4 buffered I/O through iomap, on Linux 7.3: build and test entry
+# points.  See README.md.
+#
+#   make kunit [ARCH=um|x86_64|arm64] [KUNIT_ARGS=...]
+#   make test        what CI runs: all architectures + static checks
+#   make tree        generate build/linux (base + patches/ + overlay)
+#   make export      save commits made in build/linux into patches/
+#   make checks      checkpatch, sparse and W=1 only
+#   make selftest    self-test of the tree tooling
+#   make deps        install the Debian packages needed
+#
+# KDIR=/path/to/linux uses that tree as the base instead of Debian's
+# linux-source-7.3; it is copied, never modified.
+
+REPO := $(CURDIR)
+BUILD ?= $(REPO)/build
+ARCH ?= um
+KUNIT_ARGS ?=
+ARCHS ?= um x86_64 arm64
+
+# Our variables must not leak into the kernel's own make runs.
+SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
+
+.PHONY: help tree kunit test checks selftest deps deps-auto export clean distclean
+
+help:
+	@sed -n '3,16s/^# \{0,1\}//p' Makefile
+
+deps:
+	@$(SH) mk/deps.sh install
+
+deps-auto:
+	@$(SH) mk/deps.sh auto
+
+tree: deps-auto
+	@$(SH) mk/tree.sh $(REPO) $(BUILD)
+
+kunit: tree
+	@$(SH) mk/kunit.sh $(REPO) $(BUILD) $(ARCH) $(KUNIT_ARGS)
+
+checks: tree
+	@$(SH) mk/checks.sh $(REPO) $(BUILD)
+
+selftest:
+	@$(SH) mk/selftest.sh $(REPO) $(BUILD)
+
+test: deps-auto
+	@KUNIT_ARGS='$(KUNIT_ARGS)' $(SH) mk/test.sh $(REPO) $(BUILD) $(ARCHS)
+
+export:
+	@$(SH) mk/export.sh $(REPO) $(BUILD)
+
+# Kernel build outputs only; keeps the downloaded package and the tree.
+clean:
+	rm -rf $(BUILD)/kunit-* $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
+
+distclean:
+	rm -rf $(BUILD)

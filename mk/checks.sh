@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Static checks of our own code, one result line per check in
+# BUILD_DIR/results/checks.tsv ("PASS|FAIL<TAB>name<TAB>detail"):
+#   - checkpatch.pl --strict on every patch in patches/ and every new
+#     C file and header of the overlay;
+#   - sparse (C=2) and W=1 on fs/ext4 (and the overlay's lib/ dirs), on
+#     the base and on the patched tree: a warning is new when the
+#     patched tree prints it more often than the base does (file and
+#     message compared, line numbers ignored).
+#
+# Usage: checks.sh REPO_DIR BUILD_DIR
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+tree=$build/linux
+out=$build/results
+tsv=$out/checks.tsv
+mkdir -p "$out"
+: > "$tsv"
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$tsv"; echo "mk: check $2: $1${3:+ ($3)}"; }
+
+# --- checkpatch ---------------------------------------------------------------
+cp_args=(--strict --terse --no-summary --show-types)
+mapfile -t items < <(cd "$repo" && { ls patches/*.patch 2>/dev/null;
+	find fs lib tools -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
+for f in "${items[@]}"; do
+	case "$f" in
+	*.patch) rep=$(cd "$tree" && perl scripts/checkpatch.pl "${cp_args[@]}" "$repo/$f" 2>&1) ;;
+	*) rep=$(cd "$tree" && perl scripts/checkpatch.pl "${cp_args[@]}" -f "$f" 2>&1) ;;
+	esac
+	if [ -z "$rep" ]; then
+		result PASS "checkpatch $f" ""
+	else
+		echo "$rep" | sed 's/^/    /'
+		result FAIL "checkpatch $f" "$(echo "$rep" | wc -l) report(s)"
+	fi
+done
+[ "${#items[@]}" -gt 0 ] || result PASS "checkpatch (no patches or new files yet)" ""
+
+# --- sparse + W=1 -------------------------------------------------------------
+dirs="fs/ext4/"
+for d in $(cd "$repo" && find lib -name '*.c' -printf '%h/\n' 2>/dev/null | sort -u); do
+	dirs="$dirs $d"
+done
+
+# configure SRC OBJ: an x86_64 defconfig with ext4, its KUnit tests and
+# quota, prepared once.
+configure() {
+	local src=$1 obj=$2
+	[ -f "$obj/.config" ] && [ -f "$obj/include/generated/autoconf.h" ] && return 0
+	mkdir -p "$obj"
+	make -s -C "$src" O="$obj" ARCH=x86_64 defconfig >/dev/null &&
+	"$src/scripts/config" --file "$obj/.config" -e BLOCK -e EXT4_FS -e KUNIT \
+		-e EXT4_KUNIT_TESTS -e QUOTA -e EXT4_FS_POSIX_ACL -e EXT4_FS_SECURITY \
+		-d WERROR &&
+	make -s -C "$src" O="$obj" ARCH=x86_64 olddefconfig >/dev/null &&
+	make -s -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" prepare >/dev/null
+}
+
+# warnings SRC OBJ: build $dirs with C=2 W=1 from scratch and print the
+# normalised warnings ("file: message"), sorted.
+warnings() {
+	local src=$1 obj=$2 d
+	for d in $dirs; do
+		find "$obj/$d" -name '*.o' -delete 2>/dev/null
+	done
+	# shellcheck disable=SC2086
+	make -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" C=2 W=1 $dirs 2>&1 |
+		tee "$obj/check.log" |
+		sed -nE 's/^(\.\.\/)*([^ :]+):[0-9]+(:[0-9]+)?: (warning|error): (.*)$/\2: \4: \5/p' |
+		sed -E "s|^$src/||" | LC_ALL=C sort
+	return "${PIPESTATUS[0]}"
+}
+
+base_commit=$(git -C "$tree" rev-parse base)
+base_wt=$build/check/base-src
+base_obj=$build/check/base
+base_warn=$base_obj/warnings.$base_commit.$(echo "$dirs" | sha256sum | cut -c1-8)
+if [ ! -f "$base_warn" ]; then
+	if [ ! -d "$base_wt" ] || [ "$(git -C "$base_wt" rev-parse HEAD 2>/dev/null)" != "$base_commit" ]; then
+		rm -rf "$base_wt" "$base_obj"
+		git -C "$tree" worktree prune
+		git -C "$tree" worktree add -q --detach "$base_wt" base
+	fi
+	# The base has none of our lib/ files: check only what exists there.
+	if configure "$base_wt" "$base_obj"; then
+		dirs_all=$dirs
+		dirs=""
+		for d in $dirs_all; do [ -d "$base_wt/$d" ] && dirs="$dirs $d"; done
+		warnings "$base_wt" "$base_obj" > "$base_warn.tmp" && mv "$base_warn.tmp" "$base_warn"
+		dirs=$dirs_all
+	fi
+fi
+
+obj=$build/check/patched
+if [ ! -f "$base_warn" ]; then
+	result FAIL "sparse+W=1 base" "could not build the base: see $base_obj/check.log"
+elif ! configure "$tree" "$obj"; then
+	result FAIL "sparse+W=1 $dirs" "could not configure $obj"
+elif ! warnings "$tree" "$obj" > "$obj/warnings"; then
+	grep -E 'error' "$obj/check.log" | head -20 | sed 's/^/    /'
+	result FAIL "sparse+W=1 $dirs" "build failed: see $obj/check.log"
+else
+	new=$(LC_ALL=C comm -13 "$base_warn" "$obj/warnings")
+	nb=$(wc -l < "$base_warn")
+	if [ -n "$new" ]; then
+		echo "$new" | sed 's/^/    new: /'
+		result FAIL "sparse+W=1 $dirs" "$(echo "$new" | wc -l) new warning(s); base has $nb"
+	else
+		result PASS "sparse+W=1 $dirs" "no new warnings; base has $nb"
+	fi
+fi

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count the results of a `make test` run and print the total.
+
+Reads, from BUILD_DIR/results: kunit-ARCH.json (kunit.py --json, one per
+architecture asked for; a missing file is one failure: the build or the
+boot failed) and every *.tsv ("PASS|FAIL|SKIP<TAB>name<TAB>detail").
+The last line printed is "N passed, N failed".
+"""
+import json
+import os
+import sys
+
+
+def leaves(group, path):
+    """Yield (name, status) for every test case under a KernelCI group."""
+    name = path + [group.get("name", "")] if group.get("name") else path
+    for case in group.get("test_cases", []):
+        yield ".".join(name + [case["name"]]), case["status"]
+    for sub in group.get("sub_groups", []):
+        yield from leaves(sub, name)
+
+
+def main():
+    results, archs = sys.argv[1], sys.argv[2:]
+    passed = failed = skipped = 0
+    for arch in archs:
+        path = os.path.join(results, f"kunit-{arch}.json")
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as err:
+            print(f"kunit {arch}: FAIL (no results: {err})")
+            failed += 1
+            continue
+        p = fl = s = 0
+        for name, status in leaves(data, []):
+            if status == "PASS":
+                p += 1
+            elif status == "SKIP":
+                s += 1
+            else:
+                fl += 1
+                print(f"kunit {arch}: {status} {name}")
+        if p + fl + s == 0:
+            print(f"kunit {arch}: FAIL (ran no test)")
+            fl = 1
+        print(f"kunit {arch}: {p} passed, {fl} failed, {s} skipped")
+        passed, failed, skipped = passed + p, failed + fl, skipped + s
+    for tsv in sorted(f for f in os.listdir(results) if f.endswith(".tsv")):
+        for line in open(os.path.join(results, tsv)):
+            status, name, detail = (line.rstrip("\n").split("\t") + ["", ""])[:3]
+            if status == "PASS":
+                passed += 1
+            elif status == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+                print(f"{tsv[:-4]}: FAIL {name}{': ' + detail if detail else ''}")
+    if skipped:
+        print(f"({skipped} skipped)")
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What CI runs: the tree, the tooling self-test, KUnit on every
+# architecture, and the static checks; then the total.  Every step runs
+# even when an earlier one failed, so one run reports everything.  The
+# last line is "N passed, N failed"; the exit status is non-zero on any
+# failure.
+#
+# Usage: test.sh REPO_DIR BUILD_DIR [ARCHS...]   (default: um x86_64 arm64)
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+shift 2
+archs=("$@")
+[ "${#archs[@]}" -gt 0 ] || archs=(um x86_64 arm64)
+out=$build/results
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
+t0=$(date +%s)
+step() { echo; echo "==== $* ($(( $(date +%s) - t0 ))s) ===="; }
+
+rm -f "$out"/*.tsv "$out"/kunit-*.json
+mkdir -p "$out"
+times=$out/times.txt
+: > "$times"
+timed() { # timed NAME COMMAND...: run, record the wall time
+	local name=$1 s rc
+	shift
+	s=$(date +%s)
+	"$@"
+	rc=$?
+	echo "$name $(( $(date +%s) - s ))s rc=$rc" >> "$times"
+	return $rc
+}
+
+step "tree"
+if ! timed tree bash "$repo/mk/tree.sh" "$repo" "$build"; then
+	printf 'FAIL\tgenerate the patched tree\tsee above\n' > "$out/tree.tsv"
+	python3 "$repo/mk/summary.py" "$out"
+	exit 1
+fi
+printf 'PASS\tgenerate the patched tree\t%s\n' "$(cat "$build/tree.info")" > "$out/tree.tsv"
+
+step "tooling self-test"
+timed selftest bash "$repo/mk/selftest.sh" "$repo" "$build"
+
+for arch in "${archs[@]}"; do
+	step "kunit $arch"
+	# shellcheck disable=SC2086
+	timed "kunit-$arch" bash "$repo/mk/kunit.sh" "$repo" "$build" "$arch" ${KUNIT_ARGS:-}
+done
+
+step "static checks"
+timed checks bash "$repo/mk/checks.sh" "$repo" "$build"
+
+step "summary"
+echo "times:"; sed 's/^/  /' "$times"
+echo "  total $(( $(date +%s) - t0 ))s"
+python3 "$repo/mk/summary.py" "$out" "${archs[@]}"
