@@ -24,8 +24,13 @@ args=(run --kunitconfig="$repo/.kunitconfig" --build_dir="$bdir"
       --jobs="$(nproc)" --json="$out/kunit-$arch.json")
 case "$arch" in
 um) ;;
-x86_64) args+=(--arch=x86_64) ;;
+x86_64) args+=(--arch=x86_64)
+	# Only let QEMU try KVM where it really works (see the wrapper).
+	export PATH="$repo/mk/qemu-bin:$PATH"
+	if "$repo/mk/kvm-usable.sh"; then accel=kvm; else accel=tcg; fi
+	echo "mk: kunit x86_64 under QEMU with $accel" ;;
 arm64)	args+=(--arch=arm64)
+	echo "mk: kunit arm64 under QEMU with tcg"
 	command -v aarch64-linux-gnu-gcc >/dev/null &&
 		args+=(--cross_compile=aarch64-linux-gnu-) ;;
 *)	echo "mk: error: ARCH=$arch: use um, x86_64 or arm64" >&2; exit 2 ;;
