@@ -149,9 +149,9 @@ else
 			{
 				echo "mk: error: $p does not apply to $(cat "$state/base-desc") + the patches before it:"
 				echo "$out" | grep -E '^(error|Patch failed|Applying)' | sed 's/^/    /'
-				echo "    hunk(s) that failed:"
-				g apply --check -v "$repo/$p" 2>&1 |
-					grep -E '^(error|Hunk|Checking)|while searching' | sed 's/^/    /'
+				echo "    the hunk that failed (git apply -v):"
+				g apply --check -v "$repo/$p" 2>&1 | grep -v '^Checking patch' |
+					head -30 | sed 's/^/    /'
 				echo "    (fix the patch in patches/, or apply it by hand in $tree and 'make export')"
 			} >&2
 			exit 1
