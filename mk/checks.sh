@@ -70,17 +70,30 @@ warnings() {
 		find "$obj/$d" -name '*.o' -delete 2>/dev/null
 	done
 	# shellcheck disable=SC2086
-	make -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" C=2 W=1 $dirs 2>&1 |
+	make -C "$src" O="$obj" ARCH=x86_64 -j"$(nproc)" C=2 CHECK="$sparse" W=1 $dirs 2>&1 |
 		tee "$obj/check.log" |
 		sed -nE 's/^(\.\.\/)*([^ :]+):[0-9]+(:[0-9]+)?: (warning|error): (.*)$/\2: \4: \5/p' |
 		sed -E "s|^$src/||" | LC_ALL=C sort
-	return "${PIPESTATUS[0]}"
+	local rc=${PIPESTATUS[0]}
+	if grep -q "specified, but .* is not available" "$obj/check.log" ||
+	   ! grep -q "^  CHECK " "$obj/check.log"; then
+		echo "mk: error: sparse did not run on $dirs (see $obj/check.log)" >&2
+		return 1
+	fi
+	return "$rc"
 }
+
+# Debian 12's sparse is too old for 7.3: mk/sparse.sh finds or builds one.
+if ! sparse=$(bash "$repo/mk/sparse.sh" "$tree" "$build"); then
+	result FAIL "sparse+W=1 $dirs" "no sparse that 7.3 accepts"
+	exit 1
+fi
+echo "mk: sparse: $sparse"
 
 base_commit=$(git -C "$tree" rev-parse base)
 base_wt=$build/check/base-src
 base_obj=$build/check/base
-base_warn=$base_obj/warnings.$base_commit.$(echo "$dirs" | sha256sum | cut -c1-8)
+base_warn=$base_obj/warnings.$base_commit.$(echo "$dirs $sparse" | sha256sum | cut -c1-8)
 if [ ! -f "$base_warn" ]; then
 	if [ ! -d "$base_wt" ] || [ "$(git -C "$base_wt" rev-parse HEAD 2>/dev/null)" != "$base_commit" ]; then
 		rm -rf "$base_wt" "$base_obj"

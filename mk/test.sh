@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What CI runs: the tree, the tooling self-test, KUnit on every
-# architecture, and the static checks; then the total.  Every step runs
+# architecture, the e2e run (fio on ext4 in an x86_64 guest, see
+# mk/e2e.sh) and the static checks; then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
 # last line is "N passed, N failed"; the exit status is non-zero on any
 # failure.
@@ -51,6 +52,13 @@ for arch in "${archs[@]}"; do
 	# shellcheck disable=SC2086
 	timed "kunit-$arch" bash "$repo/mk/kunit.sh" "$repo" "$build" "$arch" ${KUNIT_ARGS:-}
 done
+
+step "e2e"
+# mk/e2e.sh writes e2e.tsv; make sure a crash of the script still counts.
+if ! timed e2e bash "$repo/mk/e2e.sh" "$repo" "$build" &&
+   ! grep -qs '^FAIL' "$out/e2e.tsv"; then
+	printf 'FAIL\te2e\tmk/e2e.sh failed without recording a failure\n' >> "$out/e2e.tsv"
+fi
 
 step "static checks"
 timed checks bash "$repo/mk/checks.sh" "$repo" "$build"

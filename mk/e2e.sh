@@ -1,0 +1,358 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# End-to-end test: boot the patched kernel in QEMU (x86_64) and run fio
+# with data verification on ext4 over a RAM disk, for 4k and 1k blocks,
+# each with delalloc and nodelalloc; then remount, verify the data
+# again and run e2fsck.
+#   1. kernel: bzImage built in BUILD_DIR/e2e-x86_64 from allnoconfig +
+#      mk/e2e/kernel.config (.config regenerated only when the fragment
+#      changes; every wanted option checked);
+#   2. initramfs: busybox, fio, mke2fs, e2fsck and their libraries from
+#      this machine's Debian packages (cached in BUILD_DIR/e2e), plus
+#      mk/e2e/init and the fio jobs of mk/e2e/fio;
+#   3. QEMU with KVM when /dev/kvm opens and mk/kvm-usable.sh finds
+#      vmx/svm (and again with TCG should QEMU fail to start with KVM),
+#      else TCG.
+# The guest prints one TAP line per step ("4k-delalloc-seq-write", ...);
+# the results go to BUILD_DIR/results/e2e.tsv ("PASS|FAIL|SKIP<TAB>name
+# <TAB>detail"), the console to BUILD_DIR/results/e2e.log, the kernel
+# build output to BUILD_DIR/results/e2e-build.log.
+#
+# Usage: e2e.sh REPO_DIR BUILD_DIR
+# Environment:
+#   E2E_MOUNT_OPTS  ext4 mount options (default "buffered_iomap"; empty
+#                   for the stock buffer_head path), delalloc or
+#                   nodelalloc is added
+#   E2E_CONFIGS     default "4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc"
+#   E2E_JOBS        fio jobs of mk/e2e/fio to run (default: all)
+#   E2E_ACCEL       kvm | tcg | auto (default)
+#   E2E_TIMEOUT     seconds for the whole guest run (default 180, 420 for TCG)
+#   E2E_MEM         guest memory (default 1G)
+#   E2E_RD_SIZE     RAM disk size in KiB (default 262144)
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+tree=$build/linux
+kobj=$build/e2e-x86_64
+work=$build/e2e
+out=$build/results
+tsv=$out/e2e.tsv
+log=$out/e2e.log
+blog=$out/e2e-build.log
+src=$repo/mk/e2e
+unset MAKEFLAGS MFLAGS MAKELEVEL
+
+mount_opts=${E2E_MOUNT_OPTS-buffered_iomap}
+configs=${E2E_CONFIGS:-4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc}
+if [ -z "${E2E_JOBS:-}" ]; then
+	jobs=$(for f in "$src"/fio/*.fio; do basename "$f" .fio; done | LC_ALL=C sort | xargs)
+else
+	jobs=$(echo "$E2E_JOBS" | xargs)
+fi
+accel=${E2E_ACCEL:-auto}
+mem=${E2E_MEM:-1G}
+rd_size=${E2E_RD_SIZE:-262144}
+
+mkdir -p "$out" "$work"
+: > "$tsv"
+t0=$(date +%s)
+
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "${3//$'\t'/ }" >> "$tsv"; }
+msg() { echo "mk: e2e: $*"; }
+# fail NAME DETAIL: record a failure that stops the run
+fail() {
+	result FAIL "$1" "$2"
+	echo "mk: e2e: error: $1: $2" >&2
+	echo "e2e: 0 passed, 1 failed ($1)"
+	exit 1
+}
+
+# --- 0. arguments and tools ---------------------------------------------------
+case "$mount_opts" in
+*[!A-Za-z0-9_=,.:/+-]*) fail "arguments" "E2E_MOUNT_OPTS='$mount_opts': only letters, digits and _=,.:/+- please" ;;
+esac
+for c in $configs; do
+	case "$c" in
+	1k-delalloc | 1k-nodelalloc | 4k-delalloc | 4k-nodelalloc) ;;
+	*) fail "arguments" "E2E_CONFIGS: '$c' is not {1k,4k}-{delalloc,nodelalloc}" ;;
+	esac
+done
+for j in $jobs; do
+	[ -f "$src/fio/$j.fio" ] || fail "arguments" "E2E_JOBS: no mk/e2e/fio/$j.fio"
+done
+case "$accel" in
+auto | kvm | tcg) ;;
+*) fail "arguments" "E2E_ACCEL=$accel: use kvm, tcg or auto" ;;
+esac
+[ -f "$tree/Makefile" ] || fail "kernel tree" "no tree in $tree: run 'make tree'"
+
+# tool NAME: the path of a command, also looked up in the sbin dirs
+tool() {
+	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1"
+}
+missing=""
+for t in qemu-system-x86_64 busybox fio mke2fs e2fsck cpio gzip ldd timeout; do
+	tool "$t" >/dev/null || missing="$missing $t"
+done
+[ -z "$missing" ] || fail "tools" "missing:$missing (run 'make deps')"
+
+# kvm_usable: /dev/kvm really opens read-write, and mk/kvm-usable.sh
+# finds hardware virtualisation (a /dev/kvm without vmx/svm, as in
+# some nested sandboxes, opens but cannot run a guest).  Sets $why.
+kvm_usable() {
+	if ! { [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; }; then
+		why=" (/dev/kvm cannot be opened)"
+		return 1
+	fi
+	if ! env -u E2E_ACCEL -u KUNIT_ACCEL "$repo/mk/kvm-usable.sh"; then
+		why=" (/dev/kvm opens but the CPU has no vmx/svm: mk/kvm-usable.sh)"
+		return 1
+	fi
+}
+auto=0
+why=""
+if [ "$accel" = auto ]; then
+	auto=1
+	if kvm_usable; then accel=kvm; else accel=tcg; fi
+else
+	why=" (E2E_ACCEL=$accel)"
+fi
+if [ "$auto" = 0 ] && [ "$accel" = kvm ] && ! { [ -c /dev/kvm ] && (exec 3<>/dev/kvm) 2>/dev/null; }; then
+	fail "qemu" "E2E_ACCEL=kvm but /dev/kvm cannot be opened"
+fi
+# run_timeout ACCEL: the limit of the whole guest run
+run_timeout() {
+	if [ -n "${E2E_TIMEOUT:-}" ]; then echo "$E2E_TIMEOUT"
+	elif [ "$1" = kvm ]; then echo 180
+	else echo 420
+	fi
+}
+
+# --- 1. kernel -----------------------------------------------------------------
+kmake() { nice -n 10 make -C "$tree" O="$kobj" ARCH=x86_64 "$@"; }
+
+# check_config: every CONFIG_ line of the fragment is in .config
+check_config() {
+	local line bad=""
+	while read -r line; do
+		grep -qxF "$line" "$kobj/.config" || bad="$bad ${line%%=*}"
+	done < <(grep '^CONFIG_' "$src/kernel.config")
+	[ -z "$bad" ] && return 0
+	echo "mk: e2e: error: not set as asked in $kobj/.config (a missing dependency" \
+		"or a symbol that does not exist; add it to mk/e2e/kernel.config):" >&2
+	for line in $bad; do
+		echo "    $line: $("$tree/scripts/config" --file "$kobj/.config" -s "${line#CONFIG_}")" >&2
+	done
+	result FAIL "kernel config" "not =y in .config:$bad"
+	return 1
+}
+
+tk=$(date +%s)
+frag_sum=$(sha256sum < "$src/kernel.config" | cut -c1-64)
+mkdir -p "$kobj"
+: > "$blog"
+if [ ! -f "$kobj/.config" ] || [ "$(cat "$kobj/.e2e-fragment" 2>/dev/null)" != "$frag_sum" ]; then
+	msg "configuring $kobj: allnoconfig + mk/e2e/kernel.config"
+	rm -f "$kobj/.e2e-fragment"
+	if ! { KCONFIG_ALLCONFIG=$src/kernel.config kmake allnoconfig &&
+	       kmake olddefconfig; } >> "$blog" 2>&1; then
+		tail -n 20 "$blog" >&2
+		fail "kernel config" "make allnoconfig/olddefconfig failed: see $blog"
+	fi
+	echo "$frag_sum" > "$kobj/.e2e-fragment"
+fi
+check_config || { echo "e2e: 0 passed, 1 failed (kernel config)"; exit 1; }
+
+bz=$kobj/arch/x86/boot/bzImage
+before=$(stat -c %Y.%s "$bz" 2>/dev/null)
+msg "building bzImage in $kobj (nice, -j$(nproc); log: $blog)"
+if ! kmake -j"$(nproc)" bzImage >> "$blog" 2>&1; then
+	grep -E 'error|Error' "$blog" | head -n 20 >&2
+	fail "kernel build" "make bzImage failed: see $blog"
+fi
+# kbuild may have updated .config (syncconfig) for a changed Kconfig
+check_config || { echo "e2e: 0 passed, 1 failed (kernel config)"; exit 1; }
+t_kernel=$(( $(date +%s) - tk ))
+if [ "$(stat -c %Y.%s "$bz" 2>/dev/null)" = "$before" ]; then
+	msg "bzImage up to date (${t_kernel}s)"
+else
+	msg "bzImage built in ${t_kernel}s"
+fi
+
+# --- 2. initramfs --------------------------------------------------------------
+ti=$(date +%s)
+
+# pack DIR OUTPUT: a gzip'ed newc cpio archive of DIR, owned by root
+pack() {
+	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+		cpio --null -o -H newc -R 0:0 --quiet) | gzip -n -6 > "$2.tmp" &&
+		mv "$2.tmp" "$2"
+}
+
+# The base archive: binaries and libraries, rebuilt when one of them or
+# this script changes.
+bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)")
+mapfile -t libs < <(for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done |
+	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | LC_ALL=C sort -u)
+if for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done | grep -q 'not found'; then
+	fail "initramfs" "missing shared libraries: $(for b in "${bins[@]}"; do ldd "$b"; done 2>&1 | grep 'not found' | tr '\n' ' ')"
+fi
+extra=()
+[ -f /etc/mke2fs.conf ] && extra+=(/etc/mke2fs.conf)
+key=$( { sha256sum < "$repo/mk/e2e.sh"; printf '%s\n' "${bins[@]}" "${libs[@]}";
+	 sha256sum "${bins[@]}" "${libs[@]}" "${extra[@]}"; } | sha256sum | cut -c1-16)
+base=$work/base-$key.cpio.gz
+libpath=$(printf '%s\n' "${libs[@]}" | xargs -r -n1 dirname | LC_ALL=C sort -u | tr '\n' ':')
+libpath=${libpath%:}
+if [ ! -f "$base" ]; then
+	msg "packing busybox, fio, e2fsprogs and ${#libs[@]} libraries"
+	root=$work/base-root
+	rm -rf "$root" "$work"/base-*.cpio.gz
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,e2e} || fail "initramfs" "mkdir $root"
+	if ! { cp "${bins[0]}" "$root/bin/busybox" &&
+	       cp "${bins[1]}" "$root/usr/bin/fio" &&
+	       cp "${bins[2]}" "$root/usr/sbin/mke2fs" &&
+	       cp "${bins[3]}" "$root/usr/sbin/e2fsck"; }; then
+		fail "initramfs" "copying the binaries"
+	fi
+	for l in "${libs[@]}" "${extra[@]}"; do
+		if ! { mkdir -p "$root$(dirname "$l")" && cp -L "$l" "$root$l"; }; then
+			fail "initramfs" "copying $l"
+		fi
+	done
+	# busybox applets, except where a real program is already there
+	for a in $("$root/bin/busybox" --list-full); do
+		[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+	pack "$root" "$base" || fail "initramfs" "cpio/gzip of $root failed"
+	rm -rf "$root"
+fi
+
+# The per-run archive: /init, the configuration and the fio jobs.
+root=$work/run-root
+rm -rf "$root"
+mkdir -p "$root/e2e/fio"
+install -m 755 "$src/init" "$root/init"
+for j in $jobs; do cp "$src/fio/$j.fio" "$root/e2e/fio/"; done
+# one step in the guest: a quarter of the longest whole run
+step_timeout=$(( $(run_timeout tcg) / 4 ))
+cat > "$root/e2e/conf" <<EOF
+E2E_MOUNT_OPTS='$mount_opts'
+E2E_CONFIGS='$configs'
+E2E_JOBS='$jobs'
+E2E_STEP_TIMEOUT=$step_timeout
+E2E_LIBPATH='$libpath'
+EOF
+initrd=$work/initrd.img
+if ! pack "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then
+	fail "initramfs" "packing $root failed"
+fi
+rm -rf "$root"
+t_initrd=$(( $(date +%s) - ti ))
+msg "initramfs $(du -h "$initrd" | cut -f1) (${t_initrd}s)"
+
+# --- 3. QEMU ---------------------------------------------------------------------
+# boot ACCEL: run the guest, console (CR stripped) into $log.  The
+# console shows kernel warnings and worse (loglevel=5); the guest adds
+# all of dmesg after each configuration.
+boot() {
+	local a=$1 cpu tmo
+	if [ "$a" = kvm ]; then cpu=host; else cpu=max; fi
+	tmo=$(run_timeout "$a")
+	msg "booting the guest with $a$why, timeout ${tmo}s; console: $log"
+	echo "mk: e2e: $a, mount options '$mount_opts', configurations: $configs" > "$log"
+	timeout -k 10 "$tmo" qemu-system-x86_64 -accel "$a" -cpu "$cpu" -m "$mem" -smp 2 \
+		-nographic -no-reboot -nic none \
+		-kernel "$bz" -initrd "$initrd" \
+		-append "console=ttyS0 loglevel=5 panic=-1 brd.rd_nr=1 brd.rd_size=$rd_size" \
+		< /dev/null 2>&1 | sed -u 's/\r$//' | tee -a "$log" |
+		grep --line-buffered -E '^(not )?ok [0-9]+ - |^1\.\.[0-9]+$' | sed -u 's/^/    /'
+	qemu_rc=${PIPESTATUS[0]}
+	[ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ] && echo "mk: e2e: guest killed after ${tmo}s" | tee -a "$log"
+}
+
+tg=$(date +%s)
+boot "$accel"
+if [ "$accel" = kvm ] && [ "$auto" = 1 ] && [ "$qemu_rc" != 0 ] && [ "$qemu_rc" != 124 ] &&
+   [ "$qemu_rc" != 137 ] && ! grep -q '^# e2e guest:' "$log"; then
+	# /dev/kvm opened but QEMU could not use it: try again with TCG
+	tail -n 5 "$log" >&2
+	accel=tcg
+	why=" (QEMU could not use KVM)"
+	tg=$(date +%s)
+	boot tcg
+fi
+t_guest=$(( $(date +%s) - tg ))
+
+# --- 4. results ------------------------------------------------------------------
+steps="mkfs mount $jobs umount remount remount-verify remount-umount fsck"
+declare -A status detail
+order=()
+re='^(not )?ok [0-9]+ - ([A-Za-z0-9._-]+)( # (.*))?$'
+ntap=0
+plan=""
+while IFS= read -r line; do
+	if [[ $line =~ $re ]]; then
+		name=${BASH_REMATCH[2]}
+		ntap=$((ntap + 1))
+		[ -n "${status[$name]:-}" ] || order+=("$name")
+		if [ -n "${BASH_REMATCH[1]}" ]; then
+			status[$name]=FAIL
+			detail[$name]=${BASH_REMATCH[4]:-failed}
+		elif [[ ${BASH_REMATCH[4]:-} == SKIP* ]]; then
+			status[$name]=SKIP
+			detail[$name]=${BASH_REMATCH[4]#SKIP }
+		else
+			status[$name]=PASS
+			detail[$name]=""
+		fi
+	elif [[ $line =~ ^1\.\.([0-9]+)$ ]]; then
+		plan=${BASH_REMATCH[1]}
+	fi
+done < "$log"
+
+declare -A expected
+for c in $configs; do
+	for s in $steps; do
+		expected[$c-$s]=1
+		if [ -z "${status[$c-$s]:-}" ]; then
+			result FAIL "$c-$s" "no result: the guest stopped before this step (crash or timeout? see $log)"
+		else
+			result "${status[$c-$s]}" "$c-$s" "${detail[$c-$s]}"
+		fi
+	done
+done
+for name in "${order[@]}"; do
+	[ -n "${expected[$name]:-}" ] || result "${status[$name]}" "$name" "${detail[$name]}"
+done
+
+if [ -n "$plan" ] && [ "$plan" = "$ntap" ]; then
+	result PASS "guest run" "$accel, ${t_guest}s"
+elif [ -n "$plan" ]; then
+	result FAIL "guest run" "plan 1..$plan but $ntap result lines ($accel)"
+else
+	qerr=$(grep -m1 '^qemu-system' "$log")
+	result FAIL "guest run" "no plan line: the guest did not finish (qemu exit $qemu_rc${qerr:+: $qerr}, $accel, ${t_guest}s; see $log)"
+fi
+
+# Kernel warnings fail the run even when every step passed.
+oops=$(grep -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|INFO: task .* blocked|UBSAN:|KASAN:' "$log")
+if [ -z "$oops" ] && ! grep -q '^# e2e guest:' "$log"; then
+	result SKIP "kernel log clean" "the guest did not start"
+elif [ -z "$oops" ]; then
+	result PASS "kernel log clean" ""
+else
+	result FAIL "kernel log clean" "$(echo "$oops" | sed 's/^# dmesg: //' | cut -c1-200)"
+fi
+
+# --- 5. summary ------------------------------------------------------------------
+grep '^FAIL' "$tsv" | cut -f2- | sed 's/\t/: /; s/^/mk: e2e: FAIL /'
+np=$(grep -c '^PASS' "$tsv")
+nf=$(grep -c '^FAIL' "$tsv")
+ns=$(grep -c '^SKIP' "$tsv")
+msg "times: kernel ${t_kernel}s, initramfs ${t_initrd}s, guest ${t_guest}s ($accel), total $(( $(date +%s) - t0 ))s"
+msg "results: $tsv, console: $log"
+echo "e2e: $np passed, $nf failed$([ "$ns" = 0 ] || echo ", $ns skipped") ($accel, ${t_guest}s)"
+[ "$nf" = 0 ]
