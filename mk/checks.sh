@@ -27,7 +27,7 @@ result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$tsv"; echo "mk: check $2: $
 # --- checkpatch ---------------------------------------------------------------
 cp_args=(--strict --terse --no-summary --show-types)
 mapfile -t items < <(cd "$repo" && { ls patches/*.patch 2>/dev/null;
-	find fs lib tools -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
+	find fs include lib tools -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
 for f in "${items[@]}"; do
 	case "$f" in
 	*.patch) rep=$(cd "$tree" && perl scripts/checkpatch.pl "${cp_args[@]}" "$repo/$f" 2>&1) ;;

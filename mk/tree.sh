@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Generate the patched kernel tree: base + patches/ (git am, in order)
-# + our new files from fs/ lib/ tools/ (the overlay).
+# + our new files from fs/ include/ lib/ tools/ (the overlay).
 #
 # The tree is a git repository whose first commit is the base (tag
 # "base"); each patch is one commit on top of it.  Re-running is
@@ -19,7 +19,7 @@ repo=$(realpath "$1")
 build=$(realpath -m "$2")
 tree=$build/linux
 state=$tree/.git/ext4-iomap
-overlay_dirs="fs lib tools"
+overlay_dirs="fs include lib tools"
 
 msg() { echo "mk: $*" >&2; }
 die() { echo "mk: error: $*" >&2; exit 1; }
