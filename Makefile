@@ -4,7 +4,9 @@
 # points.  See README.md.
 #
 #   make kunit [ARCH=um|x86_64|arm64] [KUNIT_ARGS=...]
-#   make test        what CI runs: all architectures + static checks
+#   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
+#                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
+#   make test        what CI runs: all architectures, e2e, static checks
 #   make tree        generate build/linux (base + patches/ + overlay)
 #   make export      save commits made in build/linux into patches/
 #   make checks      checkpatch, sparse and W=1 only
@@ -23,10 +25,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,16s/^# \{0,1\}//p' Makefile
+	@sed -n '3,18s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -39,6 +41,9 @@ tree: deps-auto
 
 kunit: tree
 	@$(SH) mk/kunit.sh $(REPO) $(BUILD) $(ARCH) $(KUNIT_ARGS)
+
+e2e: tree
+	@$(SH) mk/e2e.sh $(REPO) $(BUILD)
 
 checks: tree
 	@$(SH) mk/checks.sh $(REPO) $(BUILD)
@@ -54,7 +59,7 @@ export:
 
 # Kernel build outputs only; keeps the downloaded package and the tree.
 clean:
-	rm -rf $(BUILD)/kunit-* $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
+	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
 
 distclean:
 	rm -rf $(BUILD)

@@ -254,9 +254,10 @@ t_initrd=$(( $(date +%s) - ti ))
 msg "initramfs $(du -h "$initrd" | cut -f1) (${t_initrd}s)"
 
 # --- 3. QEMU ---------------------------------------------------------------------
-# boot ACCEL: run the guest, console (CR stripped) into $log.  The
-# console shows kernel warnings and worse (loglevel=5); the guest adds
-# all of dmesg after each configuration.
+# boot ACCEL: run the guest, console into $log (CR and SeaBIOS's
+# terminal escapes stripped).  The console shows kernel warnings and
+# worse (loglevel=5); the guest adds all of dmesg after each
+# configuration.
 boot() {
 	local a=$1 cpu tmo
 	if [ "$a" = kvm ]; then cpu=host; else cpu=max; fi
@@ -267,7 +268,8 @@ boot() {
 		-nographic -no-reboot -nic none \
 		-kernel "$bz" -initrd "$initrd" \
 		-append "console=ttyS0 loglevel=5 panic=-1 brd.rd_nr=1 brd.rd_size=$rd_size" \
-		< /dev/null 2>&1 | sed -u 's/\r$//' | tee -a "$log" |
+		< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[a-z]//g' |
+		tee -a "$log" |
 		grep --line-buffered -E '^(not )?ok [0-9]+ - |^1\.\.[0-9]+$' | sed -u 's/^/    /'
 	qemu_rc=${PIPESTATUS[0]}
 	[ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ] && echo "mk: e2e: guest killed after ${tmo}s" | tee -a "$log"
@@ -328,7 +330,9 @@ for name in "${order[@]}"; do
 	[ -n "${expected[$name]:-}" ] || result "${status[$name]}" "$name" "${detail[$name]}"
 done
 
-if [ -n "$plan" ] && [ "$plan" = "$ntap" ]; then
+if [ -n "$plan" ] && [ "$plan" = "$ntap" ] && { [ "$qemu_rc" = 124 ] || [ "$qemu_rc" = 137 ]; }; then
+	result FAIL "guest run" "finished but did not power off: QEMU killed after ${t_guest}s ($accel)"
+elif [ -n "$plan" ] && [ "$plan" = "$ntap" ]; then
 	result PASS "guest run" "$accel, ${t_guest}s"
 elif [ -n "$plan" ]; then
 	result FAIL "guest run" "plan 1..$plan but $ntap result lines ($accel)"
