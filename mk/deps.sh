@@ -30,6 +30,7 @@ gcc-aarch64-linux-gnu aarch64-linux-gnu-gcc
 e2fsprogs /sbin/mke2fs
 busybox-static /bin/busybox
 fio fio
+xfsprogs /usr/sbin/xfs_io
 "
 
 missing=()
@@ -66,6 +67,6 @@ Debian packages with your distribution's package manager:
     ${missing[*]}
 (a cross compiler for aarch64 named aarch64-linux-gnu-gcc, QEMU for
 x86_64 and aarch64, sparse, flex, bison, bc, libelf and OpenSSL headers,
-busybox (static), fio and e2fsprogs), then run make again.
+busybox (static), fio, e2fsprogs and xfsprogs (xfs_io)), then run make again.
 MSG
 exit 1

@@ -3,13 +3,20 @@
 #
 # End-to-end test: boot the patched kernel in QEMU (x86_64) and run fio
 # with data verification on ext4 over a RAM disk, for 4k and 1k blocks,
-# each with delalloc and nodelalloc; then remount, verify the data
-# again and run e2fsck.
+# each with delalloc and nodelalloc, and for 4k blocks with no mount
+# options (the stock buffer_head path); then file operations with
+# xfs_io and chattr: on buffered_iomap mounts those not converted to
+# iomap (shared writable mmap, punch/zero/collapse/insert range, chattr
+# -e/+j) must fail with EOPNOTSUPP and change nothing, on the others
+# they must work; truncate down and up, writes past EOF, fallocate and
+# O_DIRECT reads must read back right on all; then remount, verify all
+# the data again and run e2fsck.
 #   1. kernel: bzImage built in BUILD_DIR/e2e-x86_64 from allnoconfig +
 #      mk/e2e/kernel.config (.config regenerated only when the fragment
 #      changes; every wanted option checked);
-#   2. initramfs: busybox, fio, mke2fs, e2fsck and their libraries from
-#      this machine's Debian packages (cached in BUILD_DIR/e2e), plus
+#   2. initramfs: busybox, fio, mke2fs, e2fsck, chattr, lsattr, xfs_io
+#      and their libraries from this machine's Debian packages (cached
+#      in BUILD_DIR/e2e), plus
 #      mk/e2e/init and the fio jobs of mk/e2e/fio;
 #   3. QEMU with KVM when /dev/kvm opens and mk/kvm-usable.sh finds
 #      vmx/svm (and again with TCG should QEMU fail to start with KVM),
@@ -23,8 +30,15 @@
 # Environment:
 #   E2E_MOUNT_OPTS  ext4 mount options (default "buffered_iomap"; empty
 #                   for the stock buffer_head path), delalloc or
-#                   nodelalloc is added
-#   E2E_CONFIGS     default "4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc"
+#                   nodelalloc is added; not used by the *-default
+#                   configurations, which mount with no options
+#   E2E_CONFIGS     default "4k-delalloc 4k-nodelalloc 1k-delalloc
+#                   1k-nodelalloc 4k-default"
+#   E2E_OPS_EXPECT  auto (default): the file operation cases expect
+#                   EOPNOTSUPP where the mount options end up with
+#                   buffered_iomap, and success elsewhere; refuse|work:
+#                   expect that everywhere (to check that the cases
+#                   catch a kernel that behaves otherwise)
 #   E2E_JOBS        fio jobs of mk/e2e/fio to run (default: all)
 #   E2E_ACCEL       kvm | tcg | auto (default)
 #   E2E_TIMEOUT     seconds for the whole guest run (default 180, 420 for TCG)
@@ -45,7 +59,14 @@ src=$repo/mk/e2e
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
 mount_opts=${E2E_MOUNT_OPTS-buffered_iomap}
-configs=${E2E_CONFIGS:-4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc}
+configs=${E2E_CONFIGS:-4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc 4k-default}
+ops_expect=${E2E_OPS_EXPECT:-auto}
+# The file operation cases of mk/e2e/init, in order: what works on every
+# mount, then either the refusals (buffered_iomap) or the same
+# operations working (the stock path).
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok"
+ops_refuse="$ops_common refuse-mmap-write refuse-punch refuse-zero refuse-collapse refuse-insert refuse-chattr-e refuse-chattr-j"
+ops_work="$ops_common mmap-write-ok punch-ok zero-ok collapse-ok insert-ok chattr-e-ok chattr-j-ok"
 if [ -z "${E2E_JOBS:-}" ]; then
 	jobs=$(for f in "$src"/fio/*.fio; do basename "$f" .fio; done | LC_ALL=C sort | xargs)
 else
@@ -75,10 +96,31 @@ case "$mount_opts" in
 esac
 for c in $configs; do
 	case "$c" in
-	1k-delalloc | 1k-nodelalloc | 4k-delalloc | 4k-nodelalloc) ;;
-	*) fail "arguments" "E2E_CONFIGS: '$c' is not {1k,4k}-{delalloc,nodelalloc}" ;;
+	1k-delalloc | 1k-nodelalloc | 1k-default | 4k-delalloc | 4k-nodelalloc | 4k-default) ;;
+	*) fail "arguments" "E2E_CONFIGS: '$c' is not {1k,4k}-{delalloc,nodelalloc,default}" ;;
 	esac
 done
+case "$ops_expect" in
+auto | refuse | work) ;;
+*) fail "arguments" "E2E_OPS_EXPECT=$ops_expect: use auto, refuse or work" ;;
+esac
+# refuses CONFIG: the file operation cases of CONFIG expect EOPNOTSUPP:
+# with E2E_OPS_EXPECT=auto, when the last of buffered_iomap and
+# nobuffered_iomap in its mount options (as mk/e2e/init makes them) is
+# buffered_iomap
+refuses() {
+	local o on=0
+	[ "$ops_expect" = auto ] || { [ "$ops_expect" = refuse ]; return; }
+	case "$1" in *-default) return 1 ;; esac
+	for o in ${mount_opts//,/ }; do
+		case "$o" in
+		buffered_iomap) on=1 ;;
+		nobuffered_iomap) on=0 ;;
+		esac
+	done
+	[ "$on" = 1 ]
+}
+refuse_configs=$(for c in $configs; do refuses "$c" && echo "$c"; done | xargs)
 for j in $jobs; do
 	[ -f "$src/fio/$j.fio" ] || fail "arguments" "E2E_JOBS: no mk/e2e/fio/$j.fio"
 done
@@ -93,7 +135,7 @@ tool() {
 	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1"
 }
 missing=""
-for t in qemu-system-x86_64 busybox fio mke2fs e2fsck cpio gzip ldd timeout; do
+for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io cpio gzip ldd timeout; do
 	tool "$t" >/dev/null || missing="$missing $t"
 done
 [ -z "$missing" ] || fail "tools" "missing:$missing (run 'make deps')"
@@ -193,7 +235,8 @@ pack() {
 
 # The base archive: binaries and libraries, rebuilt when one of them or
 # this script changes.
-bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)")
+bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)"
+      "$(tool chattr)" "$(tool lsattr)" "$(tool xfs_io)")
 mapfile -t libs < <(for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | LC_ALL=C sort -u)
 if for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done | grep -q 'not found'; then
@@ -207,14 +250,17 @@ base=$work/base-$key.cpio.gz
 libpath=$(printf '%s\n' "${libs[@]}" | xargs -r -n1 dirname | LC_ALL=C sort -u | tr '\n' ':')
 libpath=${libpath%:}
 if [ ! -f "$base" ]; then
-	msg "packing busybox, fio, e2fsprogs and ${#libs[@]} libraries"
+	msg "packing busybox, fio, e2fsprogs, xfs_io and ${#libs[@]} libraries"
 	root=$work/base-root
 	rm -rf "$root" "$work"/base-*.cpio.gz
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,e2e} || fail "initramfs" "mkdir $root"
 	if ! { cp "${bins[0]}" "$root/bin/busybox" &&
 	       cp "${bins[1]}" "$root/usr/bin/fio" &&
 	       cp "${bins[2]}" "$root/usr/sbin/mke2fs" &&
-	       cp "${bins[3]}" "$root/usr/sbin/e2fsck"; }; then
+	       cp "${bins[3]}" "$root/usr/sbin/e2fsck" &&
+	       cp "${bins[4]}" "$root/usr/bin/chattr" &&
+	       cp "${bins[5]}" "$root/usr/bin/lsattr" &&
+	       cp "${bins[6]}" "$root/usr/sbin/xfs_io"; }; then
 		fail "initramfs" "copying the binaries"
 	fi
 	for l in "${libs[@]}" "${extra[@]}"; do
@@ -244,6 +290,9 @@ E2E_CONFIGS='$configs'
 E2E_JOBS='$jobs'
 E2E_STEP_TIMEOUT=$step_timeout
 E2E_LIBPATH='$libpath'
+E2E_REFUSE='$refuse_configs'
+E2E_OPS_REFUSE='$ops_refuse'
+E2E_OPS_WORK='$ops_work'
 EOF
 initrd=$work/initrd.img
 if ! pack "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then
@@ -263,7 +312,8 @@ boot() {
 	if [ "$a" = kvm ]; then cpu=host; else cpu=max; fi
 	tmo=$(run_timeout "$a")
 	msg "booting the guest with $a$why, timeout ${tmo}s; console: $log"
-	echo "mk: e2e: $a, mount options '$mount_opts', configurations: $configs" > "$log"
+	echo "mk: e2e: $a, mount options '$mount_opts', configurations: $configs," \
+		"EOPNOTSUPP expected in: ${refuse_configs:-none}" > "$log"
 	timeout -k 10 "$tmo" qemu-system-x86_64 -accel "$a" -cpu "$cpu" -m "$mem" -smp 2 \
 		-nographic -no-reboot -nic none \
 		-kernel "$bz" -initrd "$initrd" \
@@ -289,7 +339,6 @@ fi
 t_guest=$(( $(date +%s) - tg ))
 
 # --- 4. results ------------------------------------------------------------------
-steps="mkfs mount $jobs umount remount remount-verify remount-umount fsck"
 declare -A status detail
 order=()
 re='^(not )?ok [0-9]+ - ([A-Za-z0-9._-]+)( # (.*))?$'
@@ -317,7 +366,8 @@ done < "$log"
 
 declare -A expected
 for c in $configs; do
-	for s in $steps; do
+	if refuses "$c"; then ops=$ops_refuse; else ops=$ops_work; fi
+	for s in mkfs mount $jobs $ops umount remount remount-verify ops-remount-verify remount-umount fsck; do
 		expected[$c-$s]=1
 		if [ -z "${status[$c-$s]:-}" ]; then
 			result FAIL "$c-$s" "no result: the guest stopped before this step (crash or timeout? see $log)"
