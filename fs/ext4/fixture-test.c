@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of the ext4 KUnit fixture (kunit-fixture.c, kunit-mkfs.c):
+ * the in-memory disk keeps what is written to it, the images ext4_kunit_mkfs()
+ * makes mount through ext4's own checks with the space and inodes they claim,
+ * and a small buffered write leaves exactly the reservations, counters and
+ * extent status entries ext4 is known to produce, with and without delayed
+ * allocation, journal and bigalloc.
+ */
+
+#include <kunit/ramdisk.h>
+#include <kunit/test.h>
+#include <linux/blkdev.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/percpu_counter.h>
+#include <linux/slab.h>
+
+#include "ext4.h"
+#include "kunit-fixture.h"
+
+/* File system shapes used below. */
+#define FS_1K		.block_size = 1024, .blocks_count = 2048
+#define FS_4K		.block_size = 4096, .blocks_count = 4096
+#define BIGALLOC	.cluster_ratio = 16
+#define JOURNAL		.journal_blocks = 1024
+
+static void fixture_fput_sync(struct file *file)
+{
+	fput(file);
+	flush_delayed_fput();
+}
+
+/*
+ * The ramdisk: its own dev_t and size, reads of never-written sectors give
+ * zeroes, writes come back, and pages are allocated only where written.
+ */
+static void ramdisk_roundtrip_test(struct kunit *test)
+{
+	const size_t len = 3000, pos = 1536;
+	struct gendisk *a, *b;
+	struct file *bdev;
+	loff_t off;
+	u8 *wbuf, *rbuf;
+	ssize_t ret;
+	size_t i;
+
+	a = kunit_ramdisk_create(test, 24);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, a);
+	b = kunit_ramdisk_create(test, 8);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, b);
+	KUNIT_EXPECT_NE(test, disk_devt(a), disk_devt(b));
+	KUNIT_EXPECT_EQ(test, get_capacity(a), 24);
+	KUNIT_EXPECT_EQ(test, get_capacity(b), 8);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_nr_pages(a), 0);
+
+	wbuf = kunit_kmalloc(test, len, GFP_KERNEL);
+	rbuf = kunit_kzalloc(test, 24 * SECTOR_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, wbuf);
+	KUNIT_ASSERT_NOT_NULL(test, rbuf);
+	for (i = 0; i < len; i++)
+		wbuf[i] = i % 251 + 1;
+
+	bdev = bdev_file_open_by_dev(disk_devt(a),
+				     BLK_OPEN_READ | BLK_OPEN_WRITE, NULL, NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bdev);
+	off = pos;
+	ret = kernel_write(bdev, wbuf, len, &off);
+	KUNIT_EXPECT_EQ(test, ret, len);
+	KUNIT_EXPECT_EQ(test, vfs_fsync(bdev, 0), 0);
+	fixture_fput_sync(bdev);
+
+	/* 1536..4535 touches the first two pages of the disk. */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_nr_pages(a),
+			DIV_ROUND_UP(pos + len, PAGE_SIZE));
+
+	/* Reopen: the page cache is gone, so this reads the disk. */
+	bdev = bdev_file_open_by_dev(disk_devt(a), BLK_OPEN_READ, NULL, NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bdev);
+	off = 0;
+	ret = kernel_read(bdev, rbuf, 24 * SECTOR_SIZE + 512, &off);
+	KUNIT_EXPECT_EQ(test, ret, 24 * SECTOR_SIZE);
+	fixture_fput_sync(bdev);
+
+	KUNIT_EXPECT_MEMEQ(test, rbuf + pos, wbuf, len);
+	for (i = 0; i < 24 * SECTOR_SIZE; i++) {
+		if (i >= pos && i < pos + len)
+			continue;
+		if (rbuf[i]) {
+			KUNIT_FAIL(test, "byte %zu never written reads %#x",
+				   i, rbuf[i]);
+			break;
+		}
+	}
+}
+
+struct mount_case {
+	const char *desc;
+	struct ext4_kunit_mkfs_params mkfs;
+	const char *opts;
+	bool delalloc;
+};
+
+static const struct mount_case mount_cases[] = {
+	{ "1k", { FS_1K }, NULL, true },
+	{ "1k nodelalloc", { FS_1K }, "nodelalloc", false },
+	{ "1k journal", { FS_1K, JOURNAL }, NULL, true },
+	{ "1k journal journal_checksum", { FS_1K, JOURNAL },
+	  "journal_checksum", true },
+	{ "1k bigalloc journal", { FS_1K, BIGALLOC, JOURNAL }, "delalloc",
+	  true },
+	{ "1k 64bit r_blocks=100", { FS_1K, .feature_64bit = true,
+	  .r_blocks_count = 100 }, NULL, true },
+	{ "1k 3 groups", { .block_size = 1024, .blocks_count = 3 * 8192 + 1 },
+	  NULL, true },
+	{ "4k", { FS_4K }, "delalloc", true },
+	{ "4k journal nodelalloc", { FS_4K, JOURNAL }, "nodelalloc", false },
+	{ "4k bigalloc", { FS_4K, BIGALLOC }, NULL, true },
+	{ "4k bigalloc journal nodelalloc", { FS_4K, BIGALLOC, JOURNAL },
+	  "nodelalloc", false },
+};
+
+KUNIT_ARRAY_PARAM_DESC(mount, mount_cases, desc);
+
+/*
+ * A fresh image mounts, with the geometry it was made with, and ext4 counts
+ * exactly the free clusters and inodes mkfs recorded.
+ */
+static void mount_fresh_test(struct kunit *test)
+{
+	const struct mount_case *c = test->param_value;
+	const struct ext4_kunit_mkfs_params *p = &c->mkfs;
+	unsigned int ratio = p->cluster_ratio ?: 1;
+	struct ext4_kunit_fs *fs;
+	struct ext4_sb_info *sbi;
+	struct file *file;
+	s64 free_inodes;
+
+	fs = ext4_kunit_fs_setup(test, p, c->opts);
+	sbi = fs->sbi;
+
+	KUNIT_EXPECT_EQ(test, fs->sb->s_blocksize, p->block_size);
+	KUNIT_EXPECT_EQ(test, sbi->s_cluster_ratio, ratio);
+	KUNIT_EXPECT_EQ(test, ext4_blocks_count(sbi->s_es), p->blocks_count);
+	KUNIT_EXPECT_EQ(test, ext4_r_blocks_count(sbi->s_es),
+			p->r_blocks_count);
+	KUNIT_EXPECT_EQ(test, sbi->s_groups_count, fs->layout.groups);
+	KUNIT_EXPECT_EQ(test, !!sbi->s_journal, !!p->journal_blocks);
+	KUNIT_EXPECT_EQ(test, !!test_opt(fs->sb, DELALLOC), c->delalloc);
+	KUNIT_EXPECT_EQ(test, !!ext4_has_feature_64bit(fs->sb),
+			p->feature_64bit);
+	KUNIT_EXPECT_EQ(test, sb_rdonly(fs->sb), false);
+
+	KUNIT_EXPECT_EQ(test,
+			percpu_counter_sum(&sbi->s_freeclusters_counter),
+			fs->layout.free_clusters);
+	KUNIT_EXPECT_EQ(test,
+			percpu_counter_sum(&sbi->s_dirtyclusters_counter), 0);
+	free_inodes = percpu_counter_sum(&sbi->s_freeinodes_counter);
+	KUNIT_EXPECT_EQ(test, free_inodes, fs->layout.free_inodes);
+
+	/* The first inode after lost+found (11) goes to the first new file. */
+	file = ext4_kunit_create_file(test, fs->mnt, "f");
+	KUNIT_EXPECT_EQ(test, file_inode(file)->i_ino, 12);
+	KUNIT_EXPECT_EQ(test, percpu_counter_sum(&sbi->s_freeinodes_counter),
+			free_inodes - 1);
+}
+
+/*
+ * One row: a 3000-byte write to a new file at offset 0, then the counters
+ * and the extent status tree after write() and again after fsync(). Deltas
+ * are from just before the write. The tree must hold exactly the file's
+ * blocks, with the given status, and the hole from there to EXT_MAX_BLOCKS
+ * that looking them up leaves cached.
+ */
+struct write_case {
+	const char *desc;
+	struct ext4_kunit_mkfs_params mkfs;
+	const char *opts;
+	ext4_lblk_t blocks;
+	/* After write(). */
+	unsigned int reserved;
+	s64 dirty;
+	s64 free;
+	unsigned int status;
+	/* After fsync(). */
+	s64 synced_free;
+	unsigned int synced_status;
+};
+
+#define DELAYED		EXTENT_STATUS_DELAYED
+#define WRITTEN		EXTENT_STATUS_WRITTEN
+
+static const struct write_case write_cases[] = {
+	/*
+	 * desc, mkfs, options, blocks,
+	 *	write: reserved, dirty, free, status; fsync: free, status
+	 */
+	{ "1k delalloc", { FS_1K }, "delalloc", 3,
+	  3, 3, 0, DELAYED, -3, WRITTEN },
+	{ "1k delalloc journal", { FS_1K, JOURNAL }, "delalloc", 3,
+	  3, 3, 0, DELAYED, -3, WRITTEN },
+	{ "1k delalloc journal_checksum", { FS_1K, JOURNAL },
+	  "delalloc,journal_checksum", 3,
+	  3, 3, 0, DELAYED, -3, WRITTEN },
+	{ "1k nodelalloc", { FS_1K }, "nodelalloc", 3,
+	  0, 0, -3, WRITTEN, -3, WRITTEN },
+	{ "1k bigalloc delalloc", { FS_1K, BIGALLOC }, "delalloc", 3,
+	  1, 1, 0, DELAYED, -1, WRITTEN },
+	{ "4k delalloc", { FS_4K }, "delalloc", 1,
+	  1, 1, 0, DELAYED, -1, WRITTEN },
+	{ "4k delalloc journal", { FS_4K, JOURNAL }, "delalloc", 1,
+	  1, 1, 0, DELAYED, -1, WRITTEN },
+	{ "4k nodelalloc journal", { FS_4K, JOURNAL }, "nodelalloc", 1,
+	  0, 0, -1, WRITTEN, -1, WRITTEN },
+	{ "4k bigalloc delalloc", { FS_4K, BIGALLOC }, "delalloc", 1,
+	  1, 1, 0, DELAYED, -1, WRITTEN },
+	{ "4k bigalloc delalloc journal", { FS_4K, BIGALLOC, JOURNAL },
+	  "delalloc", 1,
+	  1, 1, 0, DELAYED, -1, WRITTEN },
+	{ "4k bigalloc nodelalloc", { FS_4K, BIGALLOC }, "nodelalloc", 1,
+	  0, 0, -1, WRITTEN, -1, WRITTEN },
+};
+
+KUNIT_ARRAY_PARAM_DESC(write, write_cases, desc);
+
+/* The file's first @blocks blocks with @status, then a hole to the end. */
+static void expect_es(struct kunit *test, const char *what,
+		      struct inode *inode, ext4_lblk_t blocks,
+		      unsigned int status)
+{
+	const struct ext4_kunit_es es[] = {
+		{
+			.lblk = 0,
+			.len = blocks,
+			.pblk = status == DELAYED ? 0 : EXT4_KUNIT_ANY_PBLK,
+			.status = status,
+		}, {
+			.lblk = blocks,
+			.len = EXT_MAX_BLOCKS - blocks,
+			.pblk = 0,
+			.status = EXTENT_STATUS_HOLE,
+		},
+	};
+
+	ext4_kunit_expect_es(test, what, inode, es, ARRAY_SIZE(es));
+}
+
+static void expect_counters(struct kunit *test, const char *when,
+			    const struct ext4_kunit_counters *base,
+			    const struct ext4_kunit_counters *now,
+			    unsigned int reserved, s64 dirty, s64 free)
+{
+	KUNIT_EXPECT_EQ_MSG(test, now->reserved_data_blocks, reserved,
+			    "i_reserved_data_blocks %s", when);
+	KUNIT_EXPECT_EQ_MSG(test, now->dirty_clusters - base->dirty_clusters,
+			    dirty, "dirty clusters delta %s", when);
+	KUNIT_EXPECT_EQ_MSG(test, now->free_clusters - base->free_clusters,
+			    free, "free clusters delta %s", when);
+}
+
+static void write_3000_bytes_test(struct kunit *test)
+{
+	const struct write_case *c = test->param_value;
+	struct ext4_kunit_counters base, now;
+	struct ext4_kunit_fs *fs;
+	struct inode *inode;
+	struct file *file;
+	blkcnt_t sectors;
+	loff_t pos = 0;
+	ssize_t ret;
+	char *buf;
+
+	buf = kunit_kmalloc(test, 3000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 'x', 3000);
+
+	fs = ext4_kunit_fs_setup(test, &c->mkfs, c->opts);
+	file = ext4_kunit_create_file(test, fs->mnt, "file");
+	inode = file_inode(file);
+
+	ext4_kunit_read_counters(inode, &base);
+	KUNIT_EXPECT_EQ(test, base.reserved_data_blocks, 0);
+	KUNIT_EXPECT_EQ(test, base.dirty_clusters, 0);
+
+	ret = kernel_write(file, buf, 3000, &pos);
+	KUNIT_ASSERT_EQ(test, ret, 3000);
+	KUNIT_EXPECT_EQ(test, i_size_read(inode), 3000);
+
+	ext4_kunit_read_counters(inode, &now);
+	expect_counters(test, "after write", &base, &now, c->reserved,
+			c->dirty, c->free);
+	expect_es(test, "after write", inode, c->blocks, c->status);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(file, 0), 0);
+
+	ext4_kunit_read_counters(inode, &now);
+	expect_counters(test, "after fsync", &base, &now, 0, 0,
+			c->synced_free);
+	expect_es(test, "after fsync", inode, c->blocks,
+		  c->synced_status);
+
+	/* i_blocks counts the 512-byte sectors of whole clusters. */
+	sectors = -c->synced_free * EXT4_C2B(fs->sbi, 1) *
+		  (fs->sb->s_blocksize >> SECTOR_SHIFT);
+	KUNIT_EXPECT_EQ_MSG(test, inode->i_blocks, sectors,
+			    "i_blocks after fsync");
+}
+
+/* A copy from user memory that ends in a hole comes up short. */
+static void user_buf_hole_test(struct kunit *test)
+{
+	static const struct ext4_kunit_mkfs_params p = { FS_1K };
+	struct ext4_kunit_fs *fs;
+	struct file *file;
+	char __user *ubuf;
+	char *data;
+	ssize_t ret;
+
+	data = kunit_kmalloc(test, 100, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, data);
+	memset(data, 'u', 100);
+	ubuf = ext4_kunit_user_buf(test, data, 100, PAGE_SIZE);
+
+	fs = ext4_kunit_fs_setup(test, &p, "delalloc");
+	file = ext4_kunit_create_file(test, fs->mnt, "short");
+
+	/* 100 readable bytes of 3000 asked: 100 written. */
+	ret = ext4_kunit_write_user(file, ubuf, 3000, 0);
+	KUNIT_EXPECT_EQ(test, ret, 100);
+	KUNIT_EXPECT_EQ(test, i_size_read(file_inode(file)), 100);
+
+	/* Nothing readable: -EFAULT, size unchanged. */
+	ret = ext4_kunit_write_user(file, ubuf + 100, 500, 100);
+	KUNIT_EXPECT_EQ(test, ret, -EFAULT);
+	KUNIT_EXPECT_EQ(test, i_size_read(file_inode(file)), 100);
+}
+
+/* What ext4 refuses must fail to mount, not mount with defaults. */
+static void mount_bad_option_test(struct kunit *test)
+{
+	static const struct ext4_kunit_mkfs_params p = { FS_1K };
+	struct ext4_kunit_layout layout;
+	struct gendisk *disk;
+	struct vfsmount *mnt;
+
+	disk = kunit_ramdisk_create(test, 2048 * 2);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, disk);
+	KUNIT_ASSERT_EQ(test, ext4_kunit_mkfs(test, disk_devt(disk), &p,
+					      &layout), 0);
+
+	mnt = ext4_kunit_mount(test, disk_devt(disk), "no_such_option");
+	KUNIT_EXPECT_EQ(test, PTR_ERR_OR_ZERO(mnt), -EINVAL);
+
+	/* The failed attempt left the device free for a real mount. */
+	mnt = ext4_kunit_mount(test, disk_devt(disk), "nodelalloc");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mnt);
+	KUNIT_EXPECT_FALSE(test, test_opt(mnt->mnt_sb, DELALLOC));
+}
+
+static struct kunit_case ext4_fixture_test_cases[] = {
+	KUNIT_CASE(ramdisk_roundtrip_test),
+	KUNIT_CASE_PARAM(mount_fresh_test, mount_gen_params),
+	KUNIT_CASE_PARAM(write_3000_bytes_test, write_gen_params),
+	KUNIT_CASE(user_buf_hole_test),
+	KUNIT_CASE(mount_bad_option_test),
+	{}
+};
+
+static struct kunit_suite ext4_fixture_test_suite = {
+	.name = "ext4_fixture",
+	.test_cases = ext4_fixture_test_cases,
+};
+
+kunit_test_suites(&ext4_fixture_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the ext4 in-memory file system fixture");
+MODULE_LICENSE("GPL");
