@@ -26,12 +26,16 @@ result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$tsv"; echo "mk: check $2: $
 
 # --- checkpatch ---------------------------------------------------------------
 cp_args=(--strict --terse --no-summary --show-types)
+# checkpatch runs scripts/spdxcheck.py through "env python3": make that the
+# system python, which has the ply and git modules `make deps` installs,
+# not a python of the user's own ahead of it in PATH.
+cp_path=/usr/bin:/bin:$PATH
 mapfile -t items < <(cd "$repo" && { ls patches/*.patch 2>/dev/null;
 	find fs include lib tools -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
 for f in "${items[@]}"; do
 	case "$f" in
-	*.patch) rep=$(cd "$tree" && perl scripts/checkpatch.pl "${cp_args[@]}" "$repo/$f" 2>&1) ;;
-	*) rep=$(cd "$tree" && perl scripts/checkpatch.pl "${cp_args[@]}" -f "$f" 2>&1) ;;
+	*.patch) rep=$(cd "$tree" && PATH=$cp_path perl scripts/checkpatch.pl "${cp_args[@]}" "$repo/$f" 2>&1) ;;
+	*) rep=$(cd "$tree" && PATH=$cp_path perl scripts/checkpatch.pl "${cp_args[@]}" -f "$f" 2>&1) ;;
 	esac
 	if [ -z "$rep" ]; then
 		result PASS "checkpatch $f" ""

@@ -15,7 +15,9 @@ make make
 gcc gcc
 git git
 perl perl
-python3 python3
+python3 /usr/bin/python3
+python3-ply /usr/lib/python3/dist-packages/ply
+python3-git /usr/lib/python3/dist-packages/git
 bc bc
 flex flex
 bison bison

@@ -105,6 +105,11 @@ if [ "$have_key" != "$base_key" ] || [ "${BASE_REFRESH:-0}" = 1 ]; then
 	fi
 fi
 
+# Commits made in the tree become patches: give them the series' author
+# (checkpatch wants the author's Signed-off-by), not whoever runs make.
+g config user.name "${PATCH_AUTHOR_NAME:-ext4-iomap developers}"
+g config user.email "${PATCH_AUTHOR_EMAIL:-dev@localhost}"
+
 # --- 2. the series --------------------------------------------------------
 mapfile -t patches < <(cd "$repo" && ls patches/*.patch 2>/dev/null | LC_ALL=C sort)
 mapfile -t applied < "$state/series"	# "sha256 commit path" per line
