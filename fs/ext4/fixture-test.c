@@ -22,7 +22,16 @@
 /* File system shapes used below. */
 #define FS_1K		.block_size = 1024, .blocks_count = 2048
 #define FS_4K		.block_size = 4096, .blocks_count = 4096
-#define BIGALLOC	.cluster_ratio = 16
+/*
+ * Bigalloc, 16 blocks a cluster, with 1024 clusters: ext4 stops delaying
+ * allocation when fewer free clusters than EXT4_FREECLUSTERS_WATERMARK
+ * (128 per possible CPU on SMP kernels) are left, so a file system of
+ * only 128 or 256 clusters would not use delalloc on every machine.
+ */
+#define FS_1K_BIG	.block_size = 1024, .blocks_count = 16384, \
+			.cluster_ratio = 16
+#define FS_4K_BIG	.block_size = 4096, .blocks_count = 16384, \
+			.cluster_ratio = 16
 #define JOURNAL		.journal_blocks = 1024
 
 static void fixture_fput_sync(struct file *file)
@@ -107,7 +116,7 @@ static const struct mount_case mount_cases[] = {
 	{ "1k journal", { FS_1K, JOURNAL }, NULL, true },
 	{ "1k journal journal_checksum", { FS_1K, JOURNAL },
 	  "journal_checksum", true },
-	{ "1k bigalloc journal", { FS_1K, BIGALLOC, JOURNAL }, "delalloc",
+	{ "1k bigalloc journal", { FS_1K_BIG, JOURNAL }, "delalloc",
 	  true },
 	{ "1k 64bit r_blocks=100", { FS_1K, .feature_64bit = true,
 	  .r_blocks_count = 100 }, NULL, true },
@@ -115,8 +124,8 @@ static const struct mount_case mount_cases[] = {
 	  NULL, true },
 	{ "4k", { FS_4K }, "delalloc", true },
 	{ "4k journal nodelalloc", { FS_4K, JOURNAL }, "nodelalloc", false },
-	{ "4k bigalloc", { FS_4K, BIGALLOC }, NULL, true },
-	{ "4k bigalloc journal nodelalloc", { FS_4K, BIGALLOC, JOURNAL },
+	{ "4k bigalloc", { FS_4K_BIG }, NULL, true },
+	{ "4k bigalloc journal nodelalloc", { FS_4K_BIG, JOURNAL },
 	  "nodelalloc", false },
 };
 
@@ -205,7 +214,7 @@ static const struct write_case write_cases[] = {
 	  3, 3, 0, DELAYED, -3, WRITTEN },
 	{ "1k nodelalloc", { FS_1K }, "nodelalloc", 3,
 	  0, 0, -3, WRITTEN, -3, WRITTEN },
-	{ "1k bigalloc delalloc", { FS_1K, BIGALLOC }, "delalloc", 3,
+	{ "1k bigalloc delalloc", { FS_1K_BIG }, "delalloc", 3,
 	  1, 1, 0, DELAYED, -1, WRITTEN },
 	{ "4k delalloc", { FS_4K }, "delalloc", 1,
 	  1, 1, 0, DELAYED, -1, WRITTEN },
@@ -213,12 +222,12 @@ static const struct write_case write_cases[] = {
 	  1, 1, 0, DELAYED, -1, WRITTEN },
 	{ "4k nodelalloc journal", { FS_4K, JOURNAL }, "nodelalloc", 1,
 	  0, 0, -1, WRITTEN, -1, WRITTEN },
-	{ "4k bigalloc delalloc", { FS_4K, BIGALLOC }, "delalloc", 1,
+	{ "4k bigalloc delalloc", { FS_4K_BIG }, "delalloc", 1,
 	  1, 1, 0, DELAYED, -1, WRITTEN },
-	{ "4k bigalloc delalloc journal", { FS_4K, BIGALLOC, JOURNAL },
+	{ "4k bigalloc delalloc journal", { FS_4K_BIG, JOURNAL },
 	  "delalloc", 1,
 	  1, 1, 0, DELAYED, -1, WRITTEN },
-	{ "4k bigalloc nodelalloc", { FS_4K, BIGALLOC }, "nodelalloc", 1,
+	{ "4k bigalloc nodelalloc", { FS_4K_BIG }, "nodelalloc", 1,
 	  0, 0, -1, WRITTEN, -1, WRITTEN },
 };
 

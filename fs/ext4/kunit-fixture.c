@@ -252,6 +252,12 @@ void ext4_kunit_read_counters(struct inode *inode,
 	spin_lock(&ei->i_block_reservation_lock);
 	c->reserved_data_blocks = ei->i_reserved_data_blocks;
 	spin_unlock(&ei->i_block_reservation_lock);
+	c->reserved_quota = 0;
+#ifdef CONFIG_QUOTA
+	spin_lock(&inode->i_lock);
+	c->reserved_quota = ei->i_reserved_quota;
+	spin_unlock(&inode->i_lock);
+#endif
 }
 
 /**

@@ -110,11 +110,15 @@ ssize_t ext4_kunit_write_user(struct file *file, const char __user *buf,
  * @free_clusters: percpu_counter_sum() of s_freeclusters_counter.
  * @dirty_clusters: percpu_counter_sum() of s_dirtyclusters_counter.
  * @reserved_data_blocks: The inode's i_reserved_data_blocks.
+ * @reserved_quota: Space reserved for the inode in the quota subsystem,
+ *	in bytes (i_reserved_quota); kept even when quota is off, 0 without
+ *	CONFIG_QUOTA.
  */
 struct ext4_kunit_counters {
 	s64 free_clusters;
 	s64 dirty_clusters;
 	unsigned int reserved_data_blocks;
+	s64 reserved_quota;
 };
 
 void ext4_kunit_read_counters(struct inode *inode,

@@ -1,0 +1,1209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KUnit tests of ext4's iomap buffered write path: the ->iomap_begin and
+ * ->iomap_end of ext4_iomap_buffered_da_write_ops (delayed allocation) and
+ * ext4_iomap_buffered_write_ops (blocks allocated unwritten), and the
+ * ->iomap_valid of ext4_iomap_write_ops, on a real ext4 formatted and
+ * mounted in memory (kunit-fixture.c) with the "buffered_iomap" option.
+ *
+ * What is enforced, after every step of every case:
+ *  - the inode's whole extent status tree: each entry's first block,
+ *    length and status (delayed, unwritten, written, hole), nothing more
+ *    and nothing less;
+ *  - i_reserved_data_blocks, and the quota reservation that goes with it
+ *    (tracked by the VFS even when quota is off);
+ *  - the dirty and free cluster counters of the file system, as exact
+ *    deltas from the state just before the write;
+ *  - i_size, i_disksize and which pages of the file are dirty;
+ *  - i_es_seq moves exactly when a delayed, unwritten or written entry
+ *    of the tree was added, changed or removed (caching a hole is not a
+ *    change);
+ *  - after fsync, the extents are written and the only space still used
+ *    is the data's, and after truncating the file to zero every counter
+ *    is back where it was before the case wrote anything: a leaked or
+ *    doubly released reservation fails the case.
+ *
+ * The write_rows table drives ->iomap_begin and ->iomap_end directly, the
+ * way iomap_iter() does, and copies in between exactly as many bytes as
+ * the row says, through iomap's own write loop on a mapping replayed from
+ * ->iomap_begin; rows marked "user" go through the file's ->write_iter
+ * with a user buffer whose tail is not mapped, so that the copy comes up
+ * short for real. ENOSPC is made by really filling the file system, the
+ * retry through ext4_should_retry_alloc() both for real (blocks freed in
+ * a transaction that has not committed yet) and through a static stub.
+ */
+
+#include <kunit/static_stub.h>
+#include <kunit/test-bug.h>
+#include <kunit/test.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/iomap.h>
+#include <linux/jbd2.h>
+#include <linux/pagemap.h>
+#include <linux/percpu_counter.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+
+#include "ext4.h"
+#include "kunit-fixture.h"
+
+/* File systems, all mounted with buffered_iomap. */
+struct iw_fs {
+	struct ext4_kunit_mkfs_params mkfs;
+	bool delalloc;
+	const char *extra_opts;
+};
+
+static const struct iw_fs fs_1k = { { 1024, 2048 }, true };
+static const struct iw_fs fs_1k_nd = { { 1024, 2048 }, false };
+static const struct iw_fs fs_4k = { { 4096, 4096 }, true };
+static const struct iw_fs fs_4k_nd = { { 4096, 4096 }, false };
+/*
+ * Bigalloc: 16 blocks a cluster, 1024 clusters, so that free space stays
+ * above EXT4_FREECLUSTERS_WATERMARK (128 clusters per possible CPU on SMP)
+ * and writes through ->write_iter keep using delalloc.
+ */
+static const struct iw_fs fs_1k_big = { { 1024, 16384, 16 }, true };
+static const struct iw_fs fs_4k_big = { { 4096, 16384, 16 }, true };
+static const struct iw_fs fs_1k_jnl = {
+	{ 1024, 4096, .journal_blocks = 1024 }, true, "commit=600"
+};
+static const struct iw_fs fs_1k_jnl_nd = {
+	{ 1024, 4096, .journal_blocks = 1024 }, false, "commit=600"
+};
+
+/*
+ * Expected extent status entries: [lblk, lblk + len) with a status; a
+ * length of END means up to EXT_MAX_BLOCKS. Lists end at an entry with no
+ * status.
+ */
+struct iw_es {
+	ext4_lblk_t lblk;
+	ext4_lblk_t len;
+	unsigned int status;
+};
+
+#define END		0
+#define DA(l, n)	{ (l), (n), EXTENT_STATUS_DELAYED }
+#define UW(l, n)	{ (l), (n), EXTENT_STATUS_UNWRITTEN }
+#define WR(l, n)	{ (l), (n), EXTENT_STATUS_WRITTEN }
+#define HO(l, n)	{ (l), (n), EXTENT_STATUS_HOLE }
+#define IW_MAX_ES	8
+
+/*
+ * What the file holds before the write, set up through the real paths in
+ * this order: written and synced, then fallocated (unwritten), then
+ * written and left dirty in the page cache (delayed on a delalloc mount).
+ */
+struct iw_start {
+	loff_t synced_pos, synced_len;
+	loff_t falloc_pos, falloc_len;
+	loff_t dirty_pos, dirty_len;
+};
+
+/**
+ * struct iw_state - The state a case checks, as exact values.
+ * @es: The whole extent status tree.
+ * @reserved: i_reserved_data_blocks (clusters); the quota reservation
+ *	must be as many clusters, in bytes.
+ * @dirty: Delta of the dirty clusters counter from the baseline.
+ * @free: Delta of the free clusters counter from the baseline.
+ * @size: i_size.
+ * @disksize: i_disksize.
+ * @dirty_pages: Bit n set: page n of the file is in a dirty folio (pages
+ *	0 to BITS_PER_LONG - 1 are checked).
+ */
+struct iw_state {
+	const struct iw_es *es;
+	unsigned int reserved;
+	s64 dirty;
+	s64 free;
+	loff_t size;
+	loff_t disksize;
+	unsigned long dirty_pages;
+};
+
+/* What a case works on. */
+struct iw_ctx {
+	struct kunit *test;
+	struct ext4_kunit_fs *fs;
+	struct file *file;
+	struct inode *inode;
+	/* Counters before the start state and before the write. */
+	struct ext4_kunit_counters zero, base;
+	/* The mapping iw_replay_begin() hands back to iomap. */
+	struct iomap replay;
+	/* ext4_should_retry_alloc() stub: calls, and clusters to free. */
+	int retry_calls;
+	s64 retry_frees;
+	char opts[64];
+};
+
+/**
+ * iw_setup() - Mount a fresh file system and create a file on it.
+ * @test: The test case.
+ * @fs: The file system to make.
+ * @name: File name.
+ *
+ * Return: The case's context, also in test->priv; the file uses iomap.
+ */
+static struct iw_ctx *iw_setup(struct kunit *test, const struct iw_fs *fs,
+			       const char *name)
+{
+	struct iw_ctx *c;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->test = test;
+	snprintf(c->opts, sizeof(c->opts), "buffered_iomap,%s%s%s",
+		 fs->delalloc ? "delalloc" : "nodelalloc",
+		 fs->extra_opts ? "," : "", fs->extra_opts ?: "");
+	c->fs = ext4_kunit_fs_setup(test, &fs->mkfs, c->opts);
+	c->file = ext4_kunit_create_file(test, c->fs->mnt, name);
+	c->inode = file_inode(c->file);
+	KUNIT_ASSERT_TRUE_MSG(test, ext4_inode_buffered_iomap(c->inode),
+			      "ino %llu does not use iomap", c->inode->i_ino);
+	test->priv = c;
+	return c;
+}
+
+/* Write @len bytes at @pos through the file's ->write_iter. */
+static void iw_write(struct kunit *test, struct file *file, loff_t pos,
+		     loff_t len)
+{
+	ssize_t ret;
+	char *buf;
+
+	buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0x5a, len);
+	ret = kernel_write(file, buf, len, &pos);
+	KUNIT_ASSERT_EQ_MSG(test, ret, len, "write of %lld bytes at %lld",
+			    len, pos);
+	kunit_kfree(test, buf);
+}
+
+/* Build the start state, and take the baselines around it. */
+static void iw_start(struct iw_ctx *c, const struct iw_start *s)
+{
+	struct kunit *test = c->test;
+
+	ext4_kunit_read_counters(c->inode, &c->zero);
+	if (s->synced_len) {
+		iw_write(test, c->file, s->synced_pos, s->synced_len);
+		KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	}
+	if (s->falloc_len)
+		KUNIT_ASSERT_EQ(test, vfs_fallocate(c->file, 0, s->falloc_pos,
+						    s->falloc_len), 0);
+	if (s->dirty_len)
+		iw_write(test, c->file, s->dirty_pos, s->dirty_len);
+	ext4_kunit_read_counters(c->inode, &c->base);
+}
+
+/* Bit n: page n of the file is in a dirty folio. */
+static unsigned long iw_dirty_pages(struct inode *inode)
+{
+	unsigned long mask = 0;
+	pgoff_t i;
+
+	for (i = 0; i < BITS_PER_LONG; i++) {
+		struct folio *folio = filemap_get_folio(inode->i_mapping, i);
+
+		if (IS_ERR(folio))
+			continue;
+		if (folio_test_dirty(folio))
+			mask |= BIT(i);
+		folio_put(folio);
+	}
+	return mask;
+}
+
+/**
+ * iw_check() - Check everything struct iw_state describes.
+ * @c: The case.
+ * @when: Step name for the messages.
+ * @st: The expected state; counters are deltas from c->base.
+ *
+ * Every mismatch is reported with the field, expected and found values.
+ */
+static void iw_check(struct iw_ctx *c, const char *when,
+		     const struct iw_state *st)
+{
+	struct ext4_kunit_es es[IW_MAX_ES];
+	struct kunit *test = c->test;
+	struct inode *inode = c->inode;
+	struct ext4_kunit_counters now;
+	unsigned long pages;
+	int n;
+
+	for (n = 0; n < IW_MAX_ES && st->es[n].status; n++) {
+		es[n].lblk = st->es[n].lblk;
+		es[n].len = st->es[n].len ?: EXT_MAX_BLOCKS - st->es[n].lblk;
+		es[n].status = st->es[n].status;
+		es[n].pblk = (es[n].status == EXTENT_STATUS_WRITTEN ||
+			      es[n].status == EXTENT_STATUS_UNWRITTEN) ?
+			     EXT4_KUNIT_ANY_PBLK : 0;
+	}
+	ext4_kunit_expect_es(test, when, inode, es, n);
+
+	ext4_kunit_read_counters(inode, &now);
+	KUNIT_EXPECT_EQ_MSG(test, now.reserved_data_blocks, st->reserved,
+			    "%s: i_reserved_data_blocks", when);
+	KUNIT_EXPECT_EQ_MSG(test, now.reserved_quota,
+			    (u64)st->reserved * EXT4_C2B(c->fs->sbi, 1) *
+			    i_blocksize(inode),
+			    "%s: quota reservation (bytes)", when);
+	KUNIT_EXPECT_EQ_MSG(test, now.dirty_clusters - c->base.dirty_clusters,
+			    st->dirty, "%s: dirty clusters delta", when);
+	KUNIT_EXPECT_EQ_MSG(test, now.free_clusters - c->base.free_clusters,
+			    st->free, "%s: free clusters delta", when);
+	KUNIT_EXPECT_EQ_MSG(test, i_size_read(inode), st->size,
+			    "%s: i_size", when);
+	KUNIT_EXPECT_EQ_MSG(test, EXT4_I(inode)->i_disksize, st->disksize,
+			    "%s: i_disksize", when);
+	pages = iw_dirty_pages(inode);
+	KUNIT_EXPECT_EQ_MSG(test, pages, st->dirty_pages,
+			    "%s: dirty pages: expected %#lx, found %#lx", when,
+			    st->dirty_pages, pages);
+}
+
+/* The tree without holes, which are only cached lookups. */
+static int iw_mapped_es(struct inode *inode, struct ext4_kunit_es *es)
+{
+	struct ext4_kunit_es all[IW_MAX_ES * 2];
+	int n, i, k = 0;
+
+	n = ext4_kunit_es_snapshot(inode, all, ARRAY_SIZE(all));
+	for (i = 0; i < min_t(int, n, ARRAY_SIZE(all)); i++)
+		if (all[i].status != EXTENT_STATUS_HOLE)
+			es[k++] = all[i];
+	return k;
+}
+
+struct iw_seq {
+	u64 seq;
+	int nr;
+	struct ext4_kunit_es es[IW_MAX_ES * 2];
+};
+
+static void iw_seq_mark(struct inode *inode, struct iw_seq *s)
+{
+	s->seq = READ_ONCE(EXT4_I(inode)->i_es_seq);
+	s->nr = iw_mapped_es(inode, s->es);
+}
+
+/* i_es_seq must have moved if and only if the tree changed since @s. */
+static void iw_seq_check(struct iw_ctx *c, const char *when,
+			 const struct iw_seq *s)
+{
+	struct iw_seq now;
+	bool changed;
+
+	iw_seq_mark(c->inode, &now);
+	changed = now.nr != s->nr ||
+		  memcmp(now.es, s->es, sizeof(now.es[0]) * now.nr);
+	KUNIT_EXPECT_EQ_MSG(c->test, now.seq != s->seq, changed,
+			    "%s: i_es_seq %llu -> %llu, tree %s", when, s->seq,
+			    now.seq, changed ? "changed" : "unchanged");
+}
+
+/* ->iomap_begin for the copy: hand back the mapping under test. */
+static int iw_replay_begin(struct inode *inode, loff_t pos, loff_t length,
+			   unsigned int flags, struct iomap *iomap,
+			   struct iomap *srcmap)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct iw_ctx *c = test->priv;
+
+	if (pos < c->replay.offset ||
+	    pos >= c->replay.offset + c->replay.length)
+		return -EIO;
+	*iomap = c->replay;
+	return 0;
+}
+
+static const struct iomap_ops iw_replay_ops = {
+	.iomap_begin = iw_replay_begin,
+};
+
+/**
+ * iw_copy() - Copy @len bytes into the page cache at @pos.
+ * @c: The case; c->replay is the mapping to copy through.
+ * @pos: File position.
+ * @len: Bytes; all of them are copied.
+ *
+ * iomap's own write loop does the work (folio lookup, zeroing of partial
+ * blocks, per-block dirty and uptodate state, i_size), so the page cache
+ * ends up exactly as after a write that copied @len bytes.
+ */
+static void iw_copy(struct iw_ctx *c, loff_t pos, size_t len)
+{
+	struct kunit *test = c->test;
+	struct iov_iter iter;
+	struct kiocb kiocb;
+	struct kvec kvec;
+	ssize_t ret;
+
+	if (!len)
+		return;
+	kvec.iov_base = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, kvec.iov_base);
+	memset(kvec.iov_base, 0xa5, len);
+	kvec.iov_len = len;
+	iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+	init_sync_kiocb(&kiocb, c->file);
+	kiocb.ki_pos = pos;
+	ret = iomap_file_buffered_write(&kiocb, &iter, &iw_replay_ops, NULL,
+					NULL);
+	KUNIT_EXPECT_EQ_MSG(test, ret, len, "copy into the page cache");
+	kunit_kfree(test, kvec.iov_base);
+}
+
+static const struct iomap_ops *iw_ops(const struct iw_fs *fs)
+{
+	return fs->delalloc ? &ext4_iomap_buffered_da_write_ops :
+			      &ext4_iomap_buffered_write_ops;
+}
+
+/* For iw_drive(): copy all that ->iomap_begin mapped. */
+#define ALL_MAPPED	(-1)
+
+/*
+ * One pass of iomap_iter() over a write: ->iomap_begin, the copy of
+ * @copied bytes (or ALL_MAPPED), ->iomap_end with the length trimmed to
+ * the mapping, as iomap does. i_es_seq is checked across both calls.
+ * Returns ->iomap_begin's result.
+ */
+static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
+		    loff_t pos, loff_t len, loff_t copied, struct iomap *iomap)
+{
+	struct kunit *test = c->test;
+	struct inode *inode = c->inode;
+	struct iomap srcmap = { .type = IOMAP_HOLE };
+	struct iw_seq seq;
+	loff_t mapped;
+	int ret;
+
+	memset(iomap, 0, sizeof(*iomap));
+	sb_start_write(inode->i_sb);
+	inode_lock(inode);
+
+	iw_seq_mark(inode, &seq);
+	ret = ops->iomap_begin(inode, pos, len, IOMAP_WRITE, iomap, &srcmap);
+	iw_seq_check(c, "->iomap_begin", &seq);
+	if (ret)
+		goto out;
+
+	mapped = min_t(loff_t, len, iomap->offset + iomap->length - pos);
+	if (copied == ALL_MAPPED)
+		copied = mapped;
+	KUNIT_EXPECT_LE_MSG(test, copied, mapped,
+			    "row copies beyond the mapping [%lld, +%lld)",
+			    iomap->offset, iomap->length);
+	c->replay = *iomap;
+	iw_copy(c, pos, min(copied, mapped));
+
+	if (ops->iomap_end) {
+		iw_seq_mark(inode, &seq);
+		KUNIT_EXPECT_EQ(test, ops->iomap_end(inode, pos, mapped,
+						     min(copied, mapped),
+						     IOMAP_WRITE, iomap), 0);
+		iw_seq_check(c, "->iomap_end", &seq);
+	}
+out:
+	inode_unlock(inode);
+	sb_end_write(inode->i_sb);
+	return ret;
+}
+
+/* Truncate to zero and sync: everything must be back at the start. */
+static void iw_cleanup_check(struct iw_ctx *c)
+{
+	static const struct iw_es none[] = { {} };
+	struct kunit *test = c->test;
+	struct iw_state st = { .es = none };
+
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	c->base = c->zero;
+	iw_check(c, "after truncate to 0", &st);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks, 0,
+			    "i_blocks after truncate to 0");
+}
+
+/*
+ * One write: start state, ->iomap_begin over [pos, pos + len), @copied
+ * bytes copied, ->iomap_end; or, for "user" rows, one write(2) of @len
+ * bytes from a user buffer of which only @copied bytes can be read.
+ * Then the expected mapping, state after the write, after fsync, and
+ * after truncating to zero.
+ */
+struct write_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	struct iw_start start;
+	loff_t pos, len, copied;
+	bool user;
+	/* ->iomap_begin's mapping, or the user write's return value. */
+	u16 type;
+	bool new;
+	loff_t map_pos, map_len;
+	ssize_t ret;
+	/* After the write; i_disksize is still what it was before. */
+	struct iw_es es[IW_MAX_ES];
+	unsigned int reserved;
+	s64 dirty, free;
+	loff_t size;
+	unsigned long pages;
+	/* After fsync. */
+	struct iw_es synced[IW_MAX_ES];
+	s64 synced_free;
+};
+
+#define KB(n)	((n) * 1024LL)
+#define PG(n)	BIT(n)
+
+static const struct write_row write_rows[] = {
+	/* 1k blocks, delalloc: into a hole of an empty file. */
+	{ "1k da: hole, all copied", &fs_1k, {}, 0, 3000, 3000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3,
+	  .size = 3000, .pages = PG(0),
+	  .synced = { WR(0, 3), HO(3, END) }, .synced_free = -3 },
+	{ "1k da: hole, nothing copied", &fs_1k, {}, 0, 3000, 0,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { HO(3, END) },
+	  .synced = { HO(3, END) } },
+	{ "1k da: hole, 100 bytes of the first block", &fs_1k, {}, 0, 3000, 100,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { DA(0, 1), HO(3, END) }, .reserved = 1, .dirty = 1,
+	  .size = 100, .pages = PG(0),
+	  .synced = { WR(0, 1), HO(3, END) }, .synced_free = -1 },
+	{ "1k da: hole, up to a block boundary", &fs_1k, {}, 0, 3000, 2048,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { DA(0, 2), HO(3, END) }, .reserved = 2, .dirty = 2,
+	  .size = 2048, .pages = PG(0),
+	  .synced = { WR(0, 2), HO(3, END) }, .synced_free = -2 },
+	{ "1k da: hole, 8 blocks over two pages, all copied", &fs_1k, {},
+	  0, KB(8), KB(8),
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(8),
+	  .es = { DA(0, 8), HO(8, END) }, .reserved = 8, .dirty = 8,
+	  .size = KB(8), .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 8), HO(8, END) }, .synced_free = -8 },
+	{ "1k da: hole, 20 blocks, short in the sixth", &fs_1k, {},
+	  0, KB(20), 6000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(20),
+	  .es = { DA(0, 6), HO(20, END) }, .reserved = 6, .dirty = 6,
+	  .size = 6000, .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 6), HO(20, END) }, .synced_free = -6 },
+	{ "1k da: hole, at 1500, short in a later block", &fs_1k, {},
+	  1500, 5000, 3000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = KB(1),
+	  .map_len = KB(6),
+	  .es = { HO(0, 1), DA(1, 4), HO(7, END) }, .reserved = 4, .dirty = 4,
+	  .size = 4500, .pages = PG(0) | PG(1),
+	  .synced = { HO(0, 1), WR(1, 4), HO(7, END) }, .synced_free = -4 },
+	/* Beyond EOF. */
+	{ "1k da: beyond EOF, after a hole", &fs_1k, { 0, KB(1) },
+	  5000, 1000, 1000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = KB(4),
+	  .map_len = KB(2),
+	  .es = { WR(0, 1), HO(1, 3), DA(4, 2), HO(6, END) }, .reserved = 2,
+	  .dirty = 2, .size = 6000, .pages = PG(1),
+	  .synced = { WR(0, 1), HO(1, 3), WR(4, 2), HO(6, END) },
+	  .synced_free = -2 },
+	{ "1k da: beyond EOF, nothing copied", &fs_1k, { 0, KB(1) },
+	  5000, 1000, 0,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = KB(4),
+	  .map_len = KB(2),
+	  .es = { WR(0, 1), HO(1, 3), HO(6, END) }, .size = KB(1),
+	  .synced = { WR(0, 1), HO(1, 3), HO(6, END) } },
+	/* Delayed allocation that was there before the call. */
+	{ "1k da: old delalloc, nothing copied", &fs_1k,
+	  { .dirty_len = KB(2) }, 0, KB(2), 0,
+	  .type = IOMAP_DELALLOC, .new = false, .map_pos = 0, .map_len = KB(2),
+	  .es = { DA(0, 2), HO(2, END) }, .reserved = 2, .size = KB(2),
+	  .pages = PG(0),
+	  .synced = { WR(0, 2), HO(2, END) }, .synced_free = -2 },
+	{ "1k da: old delalloc, 10 bytes of the second block", &fs_1k,
+	  { .dirty_len = KB(2) }, KB(1), KB(1), 10,
+	  .type = IOMAP_DELALLOC, .new = false, .map_pos = KB(1),
+	  .map_len = KB(1),
+	  .es = { DA(0, 2), HO(2, END) }, .reserved = 2, .size = KB(2),
+	  .pages = PG(0),
+	  .synced = { WR(0, 2), HO(2, END) }, .synced_free = -2 },
+	{ "1k da: across EOF, old delalloc then hole", &fs_1k,
+	  { .dirty_len = 1500 }, 1000, 3000, 1048,
+	  .type = IOMAP_DELALLOC, .new = false, .map_pos = 0, .map_len = KB(2),
+	  .es = { DA(0, 2), HO(2, END) }, .reserved = 2, .size = KB(2),
+	  .pages = PG(0),
+	  .synced = { WR(0, 2), HO(2, END) }, .synced_free = -2 },
+	/* Unwritten and written extents. */
+	{ "1k da: into unwritten", &fs_1k, { .falloc_len = KB(4) },
+	  KB(1), KB(1), KB(1),
+	  .type = IOMAP_UNWRITTEN, .new = false, .map_pos = KB(1),
+	  .map_len = KB(1),
+	  .es = { UW(0, 4), HO(4, END) }, .size = KB(4), .pages = PG(0),
+	  .synced = { UW(0, 1), WR(1, 1), UW(2, 2), HO(4, END) } },
+	{ "1k da: into written, 100 bytes", &fs_1k, { 0, KB(4) },
+	  0, KB(4), 100,
+	  .type = IOMAP_MAPPED, .new = false, .map_pos = 0, .map_len = KB(4),
+	  .es = { WR(0, 4), HO(4, END) }, .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 4), HO(4, END) } },
+
+	/* 1k blocks, no delalloc: blocks are allocated unwritten. */
+	{ "1k nd: hole, all copied", &fs_1k_nd, {}, 0, 3000, 3000,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { UW(0, 3), HO(3, END) }, .free = -3, .size = 3000,
+	  .pages = PG(0),
+	  .synced = { WR(0, 3), HO(3, END) }, .synced_free = -3 },
+	{ "1k nd: hole, nothing copied", &fs_1k_nd, {}, 0, 3000, 0,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { UW(0, 3), HO(3, END) }, .free = -3,
+	  .synced = { UW(0, 3), HO(3, END) }, .synced_free = -3 },
+	{ "1k nd: hole, 100 bytes", &fs_1k_nd, {}, 0, 3000, 100,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(3),
+	  .es = { UW(0, 3), HO(3, END) }, .free = -3, .size = 100,
+	  .pages = PG(0),
+	  .synced = { WR(0, 1), UW(1, 2), HO(3, END) }, .synced_free = -3 },
+	{ "1k nd: inside EOF, into written", &fs_1k_nd, { 0, KB(4) },
+	  100, 200, 200,
+	  .type = IOMAP_MAPPED, .new = false, .map_pos = 0, .map_len = KB(1),
+	  .es = { WR(0, 4), HO(4, END) }, .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 4), HO(4, END) } },
+	{ "1k nd: inside EOF, into unwritten", &fs_1k_nd,
+	  { .falloc_len = KB(4) }, 0, KB(4), KB(4),
+	  .type = IOMAP_UNWRITTEN, .new = false, .map_pos = 0, .map_len = KB(4),
+	  .es = { UW(0, 4), HO(4, END) }, .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 4), HO(4, END) } },
+	{ "1k nd: beyond EOF, after a hole", &fs_1k_nd, { 0, KB(1) },
+	  KB(2), KB(1), KB(1),
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = KB(2),
+	  .map_len = KB(1),
+	  .es = { WR(0, 1), HO(1, 1), UW(2, 1), HO(3, END) }, .free = -1,
+	  .size = KB(3), .pages = PG(0),
+	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
+	  .synced_free = -1 },
+
+	/* 4k blocks. */
+	{ "4k da: 3 blocks, short in the second", &fs_4k, {},
+	  0, KB(12), 5000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(12),
+	  .es = { DA(0, 2), HO(3, END) }, .reserved = 2, .dirty = 2,
+	  .size = 5000, .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 2), HO(3, END) }, .synced_free = -2 },
+	{ "4k nd: 2 blocks, nothing copied", &fs_4k_nd, {}, 0, KB(8), 0,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(8),
+	  .es = { UW(0, 2), HO(2, END) }, .free = -2,
+	  .synced = { UW(0, 2), HO(2, END) }, .synced_free = -2 },
+
+	/* Bigalloc, 16 blocks a cluster: reservations count clusters. */
+	{ "4k bigalloc: hole, all copied", &fs_4k_big, {}, 0, KB(8), KB(8),
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(8),
+	  .es = { DA(0, 2), HO(2, END) }, .reserved = 1, .dirty = 1,
+	  .size = KB(8), .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 2), HO(2, END) }, .synced_free = -1 },
+	{ "4k bigalloc: hole, nothing copied", &fs_4k_big, {}, 0, KB(8), 0,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(8),
+	  .es = { HO(2, END) },
+	  .synced = { HO(2, END) } },
+	{ "4k bigalloc: hole, first block only", &fs_4k_big, {},
+	  0, KB(8), KB(4),
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(8),
+	  .es = { DA(0, 1), HO(2, END) }, .reserved = 1, .dirty = 1,
+	  .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 1), HO(2, END) }, .synced_free = -1 },
+	{ "4k bigalloc: cluster already reserved, nothing copied", &fs_4k_big,
+	  { .dirty_len = KB(4) }, KB(8), KB(4), 0,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = KB(8),
+	  .map_len = KB(4),
+	  .es = { DA(0, 1), HO(1, 1), HO(3, END) }, .reserved = 1,
+	  .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 1), HO(1, 1), HO(3, END) }, .synced_free = -1 },
+	{ "4k bigalloc: next cluster, nothing copied", &fs_4k_big,
+	  { .dirty_len = KB(4) }, KB(64), KB(4), 0,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = KB(64),
+	  .map_len = KB(4),
+	  .es = { DA(0, 1), HO(1, 15), HO(17, END) }, .reserved = 1,
+	  .size = KB(4), .pages = PG(0),
+	  .synced = { WR(0, 1), HO(1, 15), HO(17, END) }, .synced_free = -1 },
+	{ "1k bigalloc: 6 blocks, short in the second", &fs_1k_big, {},
+	  0, KB(6), 1500,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(6),
+	  .es = { DA(0, 2), HO(6, END) }, .reserved = 1, .dirty = 1,
+	  .size = 1500, .pages = PG(0),
+	  .synced = { WR(0, 2), HO(6, END) }, .synced_free = -1 },
+
+	/* write(2) from user memory that ends in an unmapped page. */
+	{ "user, 1k da: 1500 of 4096 bytes readable", &fs_1k, {},
+	  0, KB(4), 1500, .user = true, .ret = 1500,
+	  .es = { DA(0, 2), HO(4, END) }, .reserved = 2, .dirty = 2,
+	  .size = 1500, .pages = PG(0),
+	  .synced = { WR(0, 2), HO(4, END) }, .synced_free = -2 },
+	{ "user, 1k da: nothing readable", &fs_1k, {},
+	  0, KB(4), 0, .user = true, .ret = -EFAULT,
+	  .es = { HO(4, END) },
+	  .synced = { HO(4, END) } },
+	{ "user, 1k nd: 1500 of 4096 bytes readable", &fs_1k_nd, {},
+	  0, KB(4), 1500, .user = true, .ret = 1500,
+	  .es = { UW(0, 4), HO(4, END) }, .free = -4, .size = 1500,
+	  .pages = PG(0),
+	  .synced = { WR(0, 2), UW(2, 2), HO(4, END) }, .synced_free = -4 },
+	{ "user, 4k bigalloc: 100 of 8192 bytes at 4096", &fs_4k_big, {},
+	  KB(4), KB(8), 100, .user = true, .ret = 100,
+	  .es = { HO(0, 1), DA(1, 1), HO(3, END) }, .reserved = 1, .dirty = 1,
+	  .size = KB(4) + 100, .pages = PG(1),
+	  .synced = { HO(0, 1), WR(1, 1), HO(3, END) }, .synced_free = -1 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(write_rows, write_rows, desc);
+
+static void write_row_test(struct kunit *test)
+{
+	const struct write_row *r = test->param_value;
+	struct iw_state st = {
+		.es = r->es, .reserved = r->reserved, .dirty = r->dirty,
+		.free = r->free, .size = r->size, .dirty_pages = r->pages,
+	};
+	struct iw_ctx *c;
+	struct iomap iomap;
+	int ret;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_start(c, &r->start);
+	st.disksize = EXT4_I(c->inode)->i_disksize;
+
+	if (r->user) {
+		char __user *ubuf;
+		ssize_t n;
+
+		ubuf = ext4_kunit_user_buf(test, NULL, r->copied, PAGE_SIZE);
+		n = ext4_kunit_write_user(c->file, ubuf, r->len, r->pos);
+		KUNIT_EXPECT_EQ_MSG(test, n, r->ret, "write() returned");
+	} else {
+		ret = iw_drive(c, iw_ops(r->fs), r->pos, r->len, r->copied,
+			       &iomap);
+		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "->iomap_begin failed");
+		KUNIT_EXPECT_EQ_MSG(test, iomap.type, r->type, "iomap type");
+		KUNIT_EXPECT_EQ_MSG(test, !!(iomap.flags & IOMAP_F_NEW), r->new,
+				    "IOMAP_F_NEW");
+		KUNIT_EXPECT_EQ_MSG(test, iomap.offset, r->map_pos,
+				    "iomap offset");
+		KUNIT_EXPECT_EQ_MSG(test, iomap.length, r->map_len,
+				    "iomap length");
+	}
+	iw_check(c, "after the write", &st);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	st.es = r->synced;
+	st.reserved = 0;
+	st.dirty = -(c->base.dirty_clusters - c->zero.dirty_clusters);
+	st.free = r->synced_free;
+	st.disksize = r->size;
+	st.dirty_pages = 0;
+	iw_check(c, "after fsync", &st);
+
+	iw_cleanup_check(c);
+}
+
+/*
+ * The validity cookie: a mapping stays valid exactly until the extent
+ * status tree of its inode changes.
+ */
+static bool iw_valid(struct iw_ctx *c, const struct iomap *iomap)
+{
+	return ext4_iomap_write_ops.iomap_valid(c->inode, iomap);
+}
+
+static void valid_delalloc_test(struct kunit *test)
+{
+	struct iomap a, b;
+	struct iw_ctx *c;
+	struct file *other;
+
+	c = iw_setup(test, &fs_1k, "file");
+	other = ext4_kunit_create_file(test, c->fs->mnt, "other");
+	iw_start(c, &(struct iw_start){});
+
+	/* A fresh delalloc reservation is valid ... */
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_da_write_ops,
+				       0, KB(1), KB(1), &a), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a), "fresh mapping");
+
+	/* ... a write to another inode leaves it so ... */
+	iw_write(test, other, 0, KB(3));
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a),
+			      "after a write to another inode");
+	KUNIT_ASSERT_EQ(test, vfs_fsync(other, 0), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a),
+			      "after writeback of another inode");
+
+	/* ... and so does a lookup that changes nothing ... */
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_da_write_ops,
+				       0, KB(1), 0, &b), 0);
+	KUNIT_EXPECT_FALSE(test, b.flags & IOMAP_F_NEW);
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a), "after a lookup");
+
+	/* ... but a new reservation elsewhere in the file does not. */
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_da_write_ops,
+				       KB(8), KB(1), KB(1), &b), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, iw_valid(c, &a),
+			       "after a reservation at block 8");
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &b), "the new mapping");
+
+	/* Writeback allocates the delayed blocks: stale. */
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, iw_valid(c, &b), "after writeback");
+
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&other->f_path, 0), 0);
+	iw_cleanup_check(c);
+}
+
+static void valid_unwritten_test(struct kunit *test)
+{
+	static const struct iw_start s = { .falloc_len = KB(4) };
+	struct iomap a, b;
+	struct iw_ctx *c;
+
+	c = iw_setup(test, &fs_1k_nd, "file");
+	iw_start(c, &s);
+
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_write_ops,
+				       0, KB(2), KB(2), &a), 0);
+	KUNIT_EXPECT_EQ(test, a.type, IOMAP_UNWRITTEN);
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a), "unwritten mapping");
+
+	/* Writing data into the page cache changes no extent. */
+	iw_write(test, c->file, KB(2), KB(1));
+	KUNIT_EXPECT_TRUE_MSG(test, iw_valid(c, &a), "after a cached write");
+
+	/* Conversion at I/O completion does. */
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, iw_valid(c, &a), "after conversion");
+
+	/*
+	 * Truncate removes extents: a mapping from before is stale, even one
+	 * of a block that stays (the cookie covers the whole inode).
+	 */
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_write_ops,
+				       0, KB(1), 0, &b), 0);
+	KUNIT_EXPECT_EQ(test, b.type, IOMAP_MAPPED);
+	KUNIT_EXPECT_TRUE(test, iw_valid(c, &b));
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(1)), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, iw_valid(c, &b), "after truncate");
+	iw_cleanup_check(c);
+}
+
+/*
+ * ENOSPC. iw_fill() fills the file system for real: with the reserved
+ * clusters tunable (/sys/fs/ext4/<dev>/reserved_clusters) at 0, a file
+ * is fallocated until ext4 says -ENOSPC, then shortened to free exactly
+ * @headroom + @spare clusters, contiguous, and committed. The tunable is
+ * then set to @spare: @headroom clusters can be reserved or allocated,
+ * and the @spare ones only once something lowers the tunable again (the
+ * stub of ext4_should_retry_alloc() does, to make space appear at the
+ * retry).
+ */
+static struct file *iw_open(struct iw_ctx *c, const char *name)
+{
+	struct file *f;
+
+	f = file_open_root_mnt(c->fs->mnt, name, O_CREAT | O_RDWR | O_LARGEFILE,
+			       0644);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL_MSG(c->test, f, "cannot open %s", name);
+	return f;
+}
+
+/* Close, so that ext4 drops the file's block preallocations. */
+static void iw_close(struct file *f)
+{
+	fput(f);
+	flush_delayed_fput();
+}
+
+static void iw_fill(struct iw_ctx *c, s64 headroom, s64 spare)
+{
+	struct ext4_sb_info *sbi = c->fs->sbi;
+	struct kunit *test = c->test;
+	u8 bits = c->inode->i_blkbits;
+	struct file *filler;
+	s64 chunk, free;
+	loff_t size;
+	int ret;
+
+	atomic64_set(&sbi->s_resv_clusters, 0);
+	filler = iw_open(c, "filler");
+	for (chunk = 256; chunk; chunk /= 4) {
+		do {
+			size = i_size_read(file_inode(filler));
+			ret = vfs_fallocate(filler, 0, size,
+					    EXT4_C2B(sbi, chunk) << bits);
+		} while (!ret);
+		if (ret != -ENOSPC)
+			iw_close(filler);
+		KUNIT_ASSERT_EQ_MSG(test, ret, -ENOSPC, "filling up");
+	}
+	size = i_size_read(file_inode(filler));
+	ret = vfs_truncate(&filler->f_path,
+			   size - (EXT4_C2B(sbi, headroom + spare) << bits));
+	if (!ret)
+		ret = vfs_fsync(filler, 0);
+	iw_close(filler);
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "shortening the filler");
+
+	free = percpu_counter_sum(&sbi->s_freeclusters_counter);
+	KUNIT_ASSERT_EQ_MSG(test, free, headroom + spare,
+			    "free clusters after filling up");
+	atomic64_set(&sbi->s_resv_clusters, spare);
+}
+
+static int iw_retry_stub(struct super_block *sb, int *retries)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct iw_ctx *c = test->priv;
+
+	c->retry_calls++;
+	if (c->retry_frees) {
+		atomic64_sub(c->retry_frees, &EXT4_SB(sb)->s_resv_clusters);
+		c->retry_frees = 0;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One ENOSPC case: a 3-block write at 0 to an empty file with @headroom
+ * clusters left; with @stub, ext4_should_retry_alloc() is replaced by a
+ * stub that makes @retry_frees more clusters available on its first call
+ * and says "retry", and says "no" after that. Everything that is mapped
+ * is copied.
+ */
+struct enospc_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	s64 headroom;
+	bool stub;
+	s64 retry_frees;
+	/* Expected. */
+	int ret;
+	int retry_calls;
+	u16 type;
+	loff_t map_len;
+	struct iw_es es[IW_MAX_ES];
+	unsigned int reserved;
+	s64 dirty, free;
+};
+
+static const struct enospc_row enospc_rows[] = {
+	{ "da: 3 clusters left, 3 asked", &fs_1k, 3,
+	  .type = IOMAP_DELALLOC, .map_len = KB(3),
+	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3 },
+	{ "da: 2 clusters left, 3 asked", &fs_1k, 2, .ret = -ENOSPC,
+	  .es = { HO(0, END) } },
+	{ "da: full, no journal to wait for", &fs_1k, 0, .ret = -ENOSPC,
+	  .es = { HO(0, END) } },
+	{ "da: full, journal, nothing being freed", &fs_1k_jnl, 0,
+	  .ret = -ENOSPC, .es = { HO(0, END) } },
+	{ "da: full, retry frees 3", &fs_1k, 0, true, 3,
+	  .retry_calls = 1, .type = IOMAP_DELALLOC, .map_len = KB(3),
+	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3 },
+	{ "da: full, retry frees 2", &fs_1k, 0, true, 2,
+	  .ret = -ENOSPC, .retry_calls = 2, .es = { HO(0, END) } },
+	{ "nd: 3 clusters left, 3 asked", &fs_1k_nd, 3,
+	  .type = IOMAP_UNWRITTEN, .map_len = KB(3),
+	  .es = { UW(0, 3), HO(3, END) }, .free = -3 },
+	{ "nd: 1 cluster left, 3 asked", &fs_1k_nd, 1,
+	  .type = IOMAP_UNWRITTEN, .map_len = KB(1),
+	  .es = { UW(0, 1), HO(1, END) }, .free = -1 },
+	{ "nd: full", &fs_1k_nd, 0, .ret = -ENOSPC, .es = { HO(0, END) } },
+	{ "nd: full, journal, nothing being freed", &fs_1k_jnl_nd, 0,
+	  .ret = -ENOSPC, .es = { HO(0, END) } },
+	{ "nd: full, retry frees 3", &fs_1k_nd, 0, true, 3,
+	  .retry_calls = 1, .type = IOMAP_UNWRITTEN, .map_len = KB(3),
+	  .es = { UW(0, 3), HO(3, END) }, .free = -3 },
+	{ "nd: full, retry frees nothing", &fs_1k_nd, 0, true, 0,
+	  .ret = -ENOSPC, .retry_calls = 1, .es = { HO(0, END) } },
+	{ "4k bigalloc da: 0 clusters left", &fs_4k_big, 0, .ret = -ENOSPC,
+	  .es = { HO(0, END) } },
+	{ "4k bigalloc da: 1 cluster left, 3 blocks asked", &fs_4k_big, 1,
+	  .type = IOMAP_DELALLOC, .map_len = KB(12),
+	  .es = { DA(0, 3), HO(3, END) }, .reserved = 1, .dirty = 1 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(enospc_rows, enospc_rows, desc);
+
+static void enospc_row_test(struct kunit *test)
+{
+	const struct enospc_row *r = test->param_value;
+	struct iw_state st = { .es = r->es, .reserved = r->reserved,
+			       .dirty = r->dirty, .free = r->free };
+	loff_t len = 3LL * r->fs->mkfs.block_size;
+	struct iw_ctx *c;
+	struct iomap iomap;
+	int ret;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_fill(c, r->headroom, r->retry_frees);
+	iw_start(c, &(struct iw_start){});
+	if (r->stub) {
+		c->retry_frees = r->retry_frees;
+		kunit_activate_static_stub(test, ext4_should_retry_alloc,
+					   iw_retry_stub);
+	}
+
+	/* All that is mapped is copied: ->iomap_end has nothing to undo. */
+	ret = iw_drive(c, iw_ops(r->fs), 0, len, ALL_MAPPED, &iomap);
+	KUNIT_EXPECT_EQ_MSG(test, ret, r->ret, "->iomap_begin");
+	if (r->stub) {
+		kunit_deactivate_static_stub(test, ext4_should_retry_alloc);
+		KUNIT_EXPECT_EQ_MSG(test, c->retry_calls, r->retry_calls,
+				    "ext4_should_retry_alloc() calls");
+	}
+	if (!ret) {
+		KUNIT_EXPECT_EQ(test, iomap.type, r->type);
+		KUNIT_EXPECT_TRUE(test, iomap.flags & IOMAP_F_NEW);
+		KUNIT_EXPECT_EQ(test, iomap.length, r->map_len);
+	}
+	if (!ret) {
+		st.size = r->map_len;
+		st.dirty_pages = BIT(DIV_ROUND_UP(r->map_len, PAGE_SIZE)) - 1;
+	}
+	iw_check(c, ret ? "after ENOSPC" : "after the write", &st);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_cleanup_check(c);
+}
+
+/*
+ * A real retry: blocks freed by a transaction that has not committed yet
+ * cannot be allocated, ext4_should_retry_alloc() sees them pending, forces
+ * the commit, and the allocation succeeds on the next try.
+ */
+static void enospc_retry_commit_test(struct kunit *test)
+{
+	struct iw_state st = {
+		.es = (const struct iw_es[]){ UW(0, 3), HO(3, END), {} },
+		.free = 8 - 3,
+	};
+	struct ext4_sb_info *sbi;
+	struct file *filler;
+	struct iomap iomap;
+	struct iw_ctx *c;
+	tid_t committed;
+	int ret;
+
+	c = iw_setup(test, &fs_1k_jnl_nd, "file");
+	sbi = c->fs->sbi;
+	iw_fill(c, 0, 0);
+	iw_start(c, &(struct iw_start){});
+
+	/* Free 8 blocks in the running transaction. */
+	filler = iw_open(c, "filler");
+	ret = vfs_truncate(&filler->f_path,
+			   i_size_read(file_inode(filler)) - KB(8));
+	iw_close(filler);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_GT_MSG(test, atomic_read(&sbi->s_mb_free_pending), 0,
+			    "the freed blocks are not pending a commit");
+	committed = READ_ONCE(sbi->s_journal->j_commit_sequence);
+
+	KUNIT_ASSERT_EQ(test, iw_drive(c, &ext4_iomap_buffered_write_ops, 0,
+				       KB(3), 0, &iomap), 0);
+	KUNIT_EXPECT_NE_MSG(test, READ_ONCE(sbi->s_journal->j_commit_sequence),
+			    committed, "no commit was forced");
+	KUNIT_EXPECT_EQ(test, atomic_read(&sbi->s_mb_free_pending), 0);
+	KUNIT_EXPECT_EQ(test, iomap.type, IOMAP_UNWRITTEN);
+	KUNIT_EXPECT_EQ(test, iomap.length, KB(3));
+	iw_check(c, "after the retried allocation", &st);
+
+	/* The 8 blocks of the filler stay free after the cleanup. */
+	c->zero.free_clusters += 8;
+	iw_cleanup_check(c);
+}
+
+/*
+ * Near full, a write through ->write_iter stops using delayed allocation
+ * (ext4_nonda_switch()): the new blocks are allocated unwritten, with no
+ * reservation.
+ */
+static void nonda_switch_test(struct kunit *test)
+{
+	struct iw_state st = {
+		.es = (const struct iw_es[]){ WR(0, 1), HO(1, 1), UW(2, 1),
+					      HO(3, END), {} },
+		.size = KB(3), .disksize = KB(1), .dirty_pages = PG(0),
+	};
+	struct ext4_kunit_counters first;
+	struct file *other, *filler;
+	struct ext4_sb_info *sbi;
+	struct iw_ctx *c;
+	s64 free;
+
+	c = iw_setup(test, &fs_1k, "file");
+	sbi = c->fs->sbi;
+	other = ext4_kunit_create_file(test, c->fs->mnt, "other");
+	filler = ext4_kunit_create_file(test, c->fs->mnt, "filler");
+	ext4_kunit_read_counters(c->inode, &first);
+
+	/* Plenty of space: delalloc. */
+	iw_write(test, c->file, 0, KB(1));
+	KUNIT_EXPECT_EQ(test, EXT4_I(c->inode)->i_reserved_data_blocks, 1);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+
+	/*
+	 * Leave 600 clusters free and dirty 500 of them in one write (the
+	 * switch is decided once per write call): free is then below 150%
+	 * of dirty.
+	 */
+	free = percpu_counter_sum(&sbi->s_freeclusters_counter);
+	KUNIT_ASSERT_EQ(test, vfs_fallocate(filler, 0, 0, KB(free - 600)), 0);
+	iw_write(test, other, 0, KB(500));
+	KUNIT_ASSERT_EQ(test, EXT4_I(file_inode(other))->i_reserved_data_blocks,
+			500);
+
+	/* This write pushes the other file's data out and allocates. */
+	iw_start(c, &(struct iw_start){});
+	iw_write(test, c->file, KB(2), KB(1));
+	KUNIT_EXPECT_EQ_MSG(test,
+			    EXT4_I(file_inode(other))->i_reserved_data_blocks,
+			    0, "delalloc of the other file was not written");
+	c->base.dirty_clusters -= 500;
+	c->base.free_clusters -= 500;
+	st.free = -1;
+	iw_check(c, "after a write near full", &st);
+
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&other->f_path, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&filler->f_path, 0), 0);
+	c->zero = first;
+	iw_cleanup_check(c);
+}
+
+/*
+ * Calls ->iomap_begin must refuse: the documented error, and no change to
+ * the extent status tree or any counter.
+ */
+enum iw_bad {
+	BAD_NO_WRITE_FLAG,
+	BAD_INLINE_DATA,
+	BAD_NO_EXTENTS,
+	BAD_SHUTDOWN,
+	BAD_EMERGENCY_RO,
+};
+
+struct bad_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	enum iw_bad bad;
+	int ret;
+};
+
+static const struct bad_row bad_rows[] = {
+	{ "da: no IOMAP_WRITE", &fs_1k, BAD_NO_WRITE_FLAG, -EINVAL },
+	{ "da: inline data", &fs_1k, BAD_INLINE_DATA, -ERANGE },
+	{ "da: no extents flag", &fs_1k, BAD_NO_EXTENTS, -EINVAL },
+	{ "da: shut down", &fs_1k, BAD_SHUTDOWN, -EIO },
+	{ "da: emergency read-only", &fs_1k, BAD_EMERGENCY_RO, -EROFS },
+	{ "nd: no IOMAP_WRITE", &fs_1k_nd, BAD_NO_WRITE_FLAG, -EINVAL },
+	{ "nd: inline data", &fs_1k_nd, BAD_INLINE_DATA, -ERANGE },
+	{ "nd: no extents flag", &fs_1k_nd, BAD_NO_EXTENTS, -EINVAL },
+	{ "nd: shut down", &fs_1k_nd, BAD_SHUTDOWN, -EIO },
+	{ "nd: emergency read-only", &fs_1k_nd, BAD_EMERGENCY_RO, -EROFS },
+};
+
+KUNIT_ARRAY_PARAM_DESC(bad_rows, bad_rows, desc);
+
+static void bad_row_test(struct kunit *test)
+{
+	static const struct iw_start s = { .dirty_len = KB(2) };
+	const struct bad_row *r = test->param_value;
+	struct ext4_kunit_es before[IW_MAX_ES], after[IW_MAX_ES];
+	struct ext4_kunit_counters now;
+	struct iomap iomap = {}, srcmap = {};
+	unsigned int flags = IOMAP_WRITE;
+	struct ext4_inode_info *ei;
+	unsigned long *sflags;
+	int nbefore, nafter, ret;
+	struct iw_ctx *c;
+	u16 inline_off;
+	u64 seq;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_start(c, &s);
+	ei = EXT4_I(c->inode);
+	sflags = &c->fs->sbi->s_ext4_flags;
+	inline_off = ei->i_inline_off;
+
+	switch (r->bad) {
+	case BAD_NO_WRITE_FLAG:
+		flags = IOMAP_ZERO;
+		break;
+	case BAD_INLINE_DATA:
+		ext4_set_inode_flag(c->inode, EXT4_INODE_INLINE_DATA);
+		ei->i_inline_off = EXT4_GOOD_OLD_INODE_SIZE;
+		break;
+	case BAD_NO_EXTENTS:
+		ext4_clear_inode_flag(c->inode, EXT4_INODE_EXTENTS);
+		break;
+	case BAD_SHUTDOWN:
+		set_bit(EXT4_FLAGS_SHUTDOWN, sflags);
+		break;
+	case BAD_EMERGENCY_RO:
+		set_bit(EXT4_FLAGS_EMERGENCY_RO, sflags);
+		break;
+	}
+
+	nbefore = ext4_kunit_es_snapshot(c->inode, before, IW_MAX_ES);
+	seq = READ_ONCE(ei->i_es_seq);
+	inode_lock(c->inode);
+	kunit_warning_suppress(test) {
+		ret = iw_ops(r->fs)->iomap_begin(c->inode, KB(1), KB(4), flags,
+						 &iomap, &srcmap);
+	}
+	inode_unlock(c->inode);
+	nafter = ext4_kunit_es_snapshot(c->inode, after, IW_MAX_ES);
+	ext4_kunit_read_counters(c->inode, &now);
+
+	/* Undo the damage before anything can act on it. */
+	clear_bit(EXT4_FLAGS_SHUTDOWN, sflags);
+	clear_bit(EXT4_FLAGS_EMERGENCY_RO, sflags);
+	ext4_set_inode_flag(c->inode, EXT4_INODE_EXTENTS);
+	ext4_clear_inode_flag(c->inode, EXT4_INODE_INLINE_DATA);
+	ei->i_inline_off = inline_off;
+
+	KUNIT_EXPECT_EQ(test, ret, r->ret);
+	KUNIT_EXPECT_EQ_MSG(test, nafter, nbefore, "es entries");
+	KUNIT_EXPECT_MEMEQ_MSG(test, after, before,
+			       sizeof(before[0]) * min(nafter, nbefore),
+			       "extent status tree changed");
+	KUNIT_EXPECT_EQ(test, READ_ONCE(ei->i_es_seq), seq);
+	KUNIT_EXPECT_EQ(test, now.reserved_data_blocks,
+			c->base.reserved_data_blocks);
+	KUNIT_EXPECT_EQ(test, now.dirty_clusters, c->base.dirty_clusters);
+	KUNIT_EXPECT_EQ(test, now.free_clusters, c->base.free_clusters);
+	KUNIT_EXPECT_EQ(test, now.reserved_quota, c->base.reserved_quota);
+	KUNIT_EXPECT_EQ(test, iomap.length, 0);
+	iw_cleanup_check(c);
+}
+
+static struct kunit_case ext4_iomap_write_test_cases[] = {
+	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
+	KUNIT_CASE(valid_delalloc_test),
+	KUNIT_CASE(valid_unwritten_test),
+	KUNIT_CASE_PARAM(enospc_row_test, enospc_rows_gen_params),
+	KUNIT_CASE(enospc_retry_commit_test),
+	KUNIT_CASE(nonda_switch_test),
+	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
+	{}
+};
+
+static struct kunit_suite ext4_iomap_write_test_suite = {
+	.name = "ext4_iomap_write",
+	.test_cases = ext4_iomap_write_test_cases,
+};
+
+kunit_test_suites(&ext4_iomap_write_test_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the ext4 iomap buffered write path");
+MODULE_LICENSE("GPL");
