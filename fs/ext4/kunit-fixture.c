@@ -353,11 +353,15 @@ bool ext4_kunit_expect_es(struct kunit *test, const char *what,
 		if (e->lblk != f->lblk || e->len != f->len ||
 		    e->status != f->status ||
 		    (e->pblk != EXT4_KUNIT_ANY_PBLK && e->pblk != f->pblk)) {
+			char want[24] = "any";
+
+			if (e->pblk != EXT4_KUNIT_ANY_PBLK)
+				snprintf(want, sizeof(want), "%llu", e->pblk);
 			KUNIT_FAIL(test,
-				   "%s: ino %llu es[%d]: expected [%u, +%u) %s pblk %llu, found [%u, +%u) %s pblk %llu",
+				   "%s: ino %llu es[%d]: expected [%u, +%u) %s pblk %s, found [%u, +%u) %s pblk %llu",
 				   what, inode->i_ino, i, e->lblk, e->len,
 				   ext4_kunit_es_status_name(e->status),
-				   e->pblk, f->lblk, f->len,
+				   want, f->lblk, f->len,
 				   ext4_kunit_es_status_name(f->status),
 				   f->pblk);
 			ok = false;

@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Run the ext4 KUnit suites built as a module: an x86_64 kernel from
+# allnoconfig + mk/e2e/kernel.config + mk/kunit-module/kernel.config
+# (KUnit and ext4 built in, CONFIG_EXT4_KUNIT_TESTS=m) is booted in QEMU
+# (KVM where mk/kvm-usable.sh allows, else TCG) with an initramfs of
+# busybox and fs/ext4/ext4-test.ko; the guest loads the module, which
+# runs the suites, and unloads it.  The console is parsed with kunit.py.
+#   BUILD_DIR/results/kunit-module.ktap  the console
+#   BUILD_DIR/results/kunit-module.log   kunit.py parse's report
+#   BUILD_DIR/results/kunit-module.json  kunit.py --json (KernelCI)
+#
+# Usage: kunit-module.sh REPO_DIR BUILD_DIR
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+tree=$build/linux
+kobj=$build/kunit-module-x86_64
+work=$build/kunit-module
+out=$build/results
+blog=$out/kunit-module-build.log
+console=$out/kunit-module.ktap
+unset MAKEFLAGS MFLAGS MAKELEVEL
+mkdir -p "$out" "$work" "$kobj"
+rm -f "$out/kunit-module.json" "$console"
+msg() { echo "mk: kunit module: $*"; }
+die() { echo "mk: kunit module: error: $*" >&2; exit 1; }
+
+[ -f "$tree/Makefile" ] || die "no tree in $tree: run 'make tree'"
+busybox=$(command -v busybox || echo /bin/busybox)
+[ -x "$busybox" ] || die "no busybox (run 'make deps')"
+
+# --- kernel ----------------------------------------------------------------
+kmake() { nice -n 10 make -C "$tree" O="$kobj" ARCH=x86_64 "$@"; }
+frag=$work/kernel.config
+cat "$repo/mk/e2e/kernel.config" "$repo/mk/kunit-module/kernel.config" > "$frag.new"
+if ! cmp -s "$frag.new" "$frag" || [ ! -f "$kobj/.config" ]; then
+	msg "configuring $kobj"
+	if ! { KCONFIG_ALLCONFIG=$frag.new kmake allnoconfig &&
+	       kmake olddefconfig; } > "$blog" 2>&1; then
+		tail -n 20 "$blog" >&2
+		die "make allnoconfig/olddefconfig failed: see $blog"
+	fi
+	mv "$frag.new" "$frag"
+else
+	rm -f "$frag.new"
+fi
+bad=""
+while read -r line; do
+	grep -qxF "$line" "$kobj/.config" || bad="$bad ${line%%=*}"
+done < <(grep '^CONFIG_' "$frag")
+[ -z "$bad" ] || die "not set as asked in $kobj/.config:$bad"
+
+start=$(date +%s)
+msg "building bzImage and modules in $kobj (log: $blog)"
+if ! kmake -j"$(nproc)" bzImage modules >> "$blog" 2>&1; then
+	grep -E 'error|Error|undefined' "$blog" | head -n 20 >&2
+	die "kernel build failed: see $blog"
+fi
+ko=$kobj/fs/ext4/ext4-test.ko
+[ -f "$ko" ] || die "no $ko after the build"
+msg "built in $(( $(date +%s) - start ))s"
+
+# --- initramfs ----------------------------------------------------------------
+root=$work/root
+rm -rf "$root"
+mkdir -p "$root"/{bin,proc,sys,dev}
+cp "$busybox" "$root/bin/busybox"
+install -m 755 "$repo/mk/kunit-module/init" "$root/init"
+cp "$ko" "$root/ext4-test.ko"
+(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
+	cpio --null -o -H newc -R 0:0 --quiet) | gzip -n > "$work/initrd.img" ||
+	die "packing the initramfs"
+rm -rf "$root"
+
+# --- run ----------------------------------------------------------------------
+if "$repo/mk/kvm-usable.sh" && (exec 3<>/dev/kvm) 2>/dev/null; then
+	accel=kvm cpu=host
+else
+	accel=tcg cpu=max
+fi
+msg "booting with $accel; console: $console"
+start=$(date +%s)
+timeout -k 10 "${KUNIT_MODULE_TIMEOUT:-900}" qemu-system-x86_64 -accel "$accel" \
+	-cpu "$cpu" -m 1G -smp 2 -nographic -no-reboot -nic none \
+	-kernel "$kobj/arch/x86/boot/bzImage" -initrd "$work/initrd.img" \
+	-append "console=ttyS0 loglevel=7 panic=-1" < /dev/null 2>&1 |
+	sed -u 's/\r$//' > "$console"
+qrc=${PIPESTATUS[0]}
+msg "guest ran $(( $(date +%s) - start ))s, exit $qrc"
+grep '^# kunit-module:' "$console" | sed 's/^/    /'
+
+(cd "$tree" && python3 tools/testing/kunit/kunit.py parse \
+	--json="$out/kunit-module.json" "$console") > "$out/kunit-module.log" 2>&1
+prc=$?
+grep -E 'Testing complete|FAILED|CRASHED' "$out/kunit-module.log" | tail -n 20
+rc=0
+grep -q '^# kunit-module: insmod exit 0' "$console" || { echo "mk: kunit module: insmod failed" >&2; rc=1; }
+grep -q '^# kunit-module: rmmod exit 0' "$console" || { echo "mk: kunit module: rmmod failed" >&2; rc=1; }
+[ "$prc" = 0 ] || rc=1
+msg "exit $rc; results in $out/kunit-module.{log,ktap,json}"
+exit "$rc"
