@@ -4,6 +4,9 @@
 # points.  See README.md.
 #
 #   make kunit [ARCH=um|x86_64|arm64] [KUNIT_ARGS=...]
+#   make kunit-debug    x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM, UBSAN
+#   make kunit-module   the suites as a module (insmod in an x86_64 guest)
+#   make kunit-repeat   N=20 back-to-back UML runs, results must not vary
 #   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
 #                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
 #   make test        what CI runs: all architectures, e2e, static checks
@@ -25,10 +28,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,18s/^# \{0,1\}//p' Makefile
+	@sed -n '3,21s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -41,6 +44,16 @@ tree: deps-auto
 
 kunit: tree
 	@$(SH) mk/kunit.sh $(REPO) $(BUILD) $(ARCH) $(KUNIT_ARGS)
+
+kunit-debug: tree
+	@KUNIT_DEBUG=1 $(SH) mk/kunit.sh $(REPO) $(BUILD) x86_64 $(KUNIT_ARGS)
+
+kunit-module: tree
+	@$(SH) mk/kunit-module.sh $(REPO) $(BUILD)
+
+N ?= 20
+kunit-repeat: kunit
+	@$(SH) mk/repeat.sh $(REPO) $(BUILD) $(N)
 
 e2e: tree
 	@$(SH) mk/e2e.sh $(REPO) $(BUILD)
@@ -59,7 +72,7 @@ export:
 
 # Kernel build outputs only; keeps the downloaded package and the tree.
 clean:
-	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
+	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/repeat $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
 
 distclean:
 	rm -rf $(BUILD)

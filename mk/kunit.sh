@@ -7,8 +7,15 @@
 #   kunit-ARCH.ktap  the kernel's raw console output (KTAP)
 #   kunit-ARCH.json  kunit.py --json (KernelCI format)
 #
+# The raw console of the run is searched for kernel reports (BUG, WARNING,
+# KASAN, UBSAN, lockdep, Oops, hung tasks): any is a failure even when
+# every test passed.
+#
 # Usage: kunit.sh REPO_DIR BUILD_DIR ARCH [extra kunit.py args...]
 #   ARCH: um | x86_64 | arm64
+# Environment:
+#   KUNIT_DEBUG=1  a kernel with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN
+#                  (its own build dir; results named kunit-ARCH-debug.*)
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -17,11 +24,19 @@ arch=$3
 shift 3
 tree=$build/linux
 out=$build/results
-bdir=$build/kunit-$arch
+name=kunit-$arch
+debug=()
+if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
+	name=kunit-$arch-debug
+	for o in KASAN PROVE_LOCKING DEBUG_VM UBSAN DEBUG_KERNEL DEBUG_ATOMIC_SLEEP; do
+		debug+=(--kconfig_add "CONFIG_$o=y")
+	done
+fi
+bdir=$build/$name
 mkdir -p "$out"
 
 args=(run --kunitconfig="$repo/.kunitconfig" --build_dir="$bdir"
-      --jobs="$(nproc)" --json="$out/kunit-$arch.json")
+      --jobs="$(nproc)" --json="$out/$name.json" "${debug[@]}")
 case "$arch" in
 um) ;;
 x86_64) args+=(--arch=x86_64)
@@ -36,11 +51,29 @@ arm64)	args+=(--arch=arm64)
 *)	echo "mk: error: ARCH=$arch: use um, x86_64 or arm64" >&2; exit 2 ;;
 esac
 
-rm -f "$out/kunit-$arch.json" "$out/kunit-$arch.ktap"
+rm -f "$out/$name.json" "$out/$name.ktap" "$bdir/test.log"
 start=$(date +%s)
 (cd "$tree" && python3 tools/testing/kunit/kunit.py "${args[@]}" "$@") 2>&1 |
-	tee "$out/kunit-$arch.log"
+	tee "$out/$name.log"
 rc=${PIPESTATUS[0]}
-[ -f "$bdir/test.log" ] && cp "$bdir/test.log" "$out/kunit-$arch.ktap"
-echo "mk: kunit $arch: exit $rc in $(( $(date +%s) - start ))s; results in $out/kunit-$arch.{log,ktap,json}"
+[ -f "$bdir/test.log" ] && cp "$bdir/test.log" "$out/$name.ktap"
+reports='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked|trying to register)|Oops|general protection|Kernel panic|kernel BUG)[: ]|KASAN'
+if [ -f "$out/$name.ktap" ] && grep -Eq "$reports" "$out/$name.ktap"; then
+	echo "mk: kunit $arch: the kernel reported problems during the run:" >&2
+	grep -En "$reports" "$out/$name.ktap" | head -n 20 | sed 's/^/    /' >&2
+	rc=1
+	# Make the summary count it even if every case passed.
+	python3 - "$out/$name.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+try:
+    d = json.load(open(p))
+except (OSError, ValueError):
+    sys.exit(0)
+d.setdefault("test_cases", []).append(
+    {"name": "kernel_reports_nothing", "status": "FAIL"})
+json.dump(d, open(p, "w"))
+PY
+fi
+echo "mk: kunit $arch${KUNIT_DEBUG:+ (debug)}: exit $rc in $(( $(date +%s) - start ))s; results in $out/$name.{log,ktap,json}"
 exit "$rc"

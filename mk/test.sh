@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # What CI runs: the tree, the tooling self-test, KUnit on every
-# architecture, the e2e run (fio on ext4 in an x86_64 guest, see
+# architecture, 20 repeated UML runs, an x86_64 debug kernel (KASAN,
+# lockdep, DEBUG_VM, UBSAN), the suites as a module, the e2e run (fio on ext4 in an x86_64 guest, see
 # mk/e2e.sh) and the static checks; then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
 # last line is "N passed, N failed"; the exit status is non-zero on any
@@ -53,6 +54,23 @@ for arch in "${archs[@]}"; do
 	timed "kunit-$arch" bash "$repo/mk/kunit.sh" "$repo" "$build" "$arch" ${KUNIT_ARGS:-}
 done
 
+runs=("${archs[@]}")
+if [[ " ${archs[*]} " == *" um "* ]]; then
+	step "kunit um, 20 runs back to back"
+	timed kunit-repeat bash "$repo/mk/repeat.sh" "$repo" "$build" 20
+fi
+
+if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
+	step "kunit x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM, UBSAN"
+	# shellcheck disable=SC2086
+	timed kunit-x86_64-debug env KUNIT_DEBUG=1 bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 ${KUNIT_ARGS:-}
+	runs+=(x86_64-debug)
+
+	step "kunit as a module (x86_64 guest)"
+	timed kunit-module bash "$repo/mk/kunit-module.sh" "$repo" "$build"
+	runs+=(module)
+fi
+
 step "e2e"
 # mk/e2e.sh writes e2e.tsv; make sure a crash of the script still counts.
 if ! timed e2e bash "$repo/mk/e2e.sh" "$repo" "$build" &&
@@ -66,4 +84,4 @@ timed checks bash "$repo/mk/checks.sh" "$repo" "$build"
 step "summary"
 echo "times:"; sed 's/^/  /' "$times"
 echo "  total $(( $(date +%s) - t0 ))s"
-python3 "$repo/mk/summary.py" "$out" "${archs[@]}"
+python3 "$repo/mk/summary.py" "$out" "${runs[@]}"

@@ -171,7 +171,13 @@ static struct iw_ctx *iw_setup(struct kunit *test, const struct iw_fs *fs,
 	return c;
 }
 
-/* Write @len bytes at @pos through the file's ->write_iter. */
+/**
+ * iw_write() - Write through the file's ->write_iter.
+ * @test: The test case; a short or failed write aborts it.
+ * @file: The file.
+ * @pos: File position.
+ * @len: Bytes to write (a pattern).
+ */
 static void iw_write(struct kunit *test, struct file *file, loff_t pos,
 		     loff_t len)
 {
@@ -187,7 +193,12 @@ static void iw_write(struct kunit *test, struct file *file, loff_t pos,
 	kunit_kfree(test, buf);
 }
 
-/* Build the start state, and take the baselines around it. */
+/**
+ * iw_start() - Set up a start state and take the baselines.
+ * @c: The case; c->zero is read before anything is written, c->base
+ *	after the start state, just before the write under test.
+ * @s: The start state.
+ */
 static void iw_start(struct iw_ctx *c, const struct iw_start *s)
 {
 	struct kunit *test = c->test;
@@ -310,7 +321,13 @@ static void iw_seq_mark(struct inode *inode, struct iw_seq *s)
 	s->nr = iw_mapped_es(inode, s->es);
 }
 
-/* i_es_seq must have moved if and only if the tree changed since @s. */
+/**
+ * iw_seq_check() - Check that i_es_seq moved exactly when the tree changed.
+ * @c: The case.
+ * @when: Step name for the message.
+ * @s: i_es_seq and the tree (without holes) from iw_seq_mark() before the
+ *	step.
+ */
 static void iw_seq_check(struct iw_ctx *c, const char *when,
 			 const struct iw_seq *s)
 {
@@ -386,11 +403,21 @@ static const struct iomap_ops *iw_ops(const struct iw_fs *fs)
 /* For iw_drive(): copy all that ->iomap_begin mapped. */
 #define ALL_MAPPED	(-1)
 
-/*
- * One pass of iomap_iter() over a write: ->iomap_begin, the copy of
- * @copied bytes (or ALL_MAPPED), ->iomap_end with the length trimmed to
- * the mapping, as iomap does. i_es_seq is checked across both calls.
- * Returns ->iomap_begin's result.
+/**
+ * iw_drive() - One pass of iomap_iter() over a write.
+ * @c: The case.
+ * @ops: ext4_iomap_buffered_da_write_ops or ext4_iomap_buffered_write_ops.
+ * @pos: File position of the write.
+ * @len: Its length.
+ * @copied: Bytes to copy after ->iomap_begin, or ALL_MAPPED.
+ * @iomap: Gets the mapping ->iomap_begin returned.
+ *
+ * Under i_rwsem and freeze protection, as ->write_iter holds them:
+ * ->iomap_begin, the copy (iw_copy()), then ->iomap_end with the length
+ * trimmed to the mapping and the bytes copied, as iomap_iter() passes
+ * them. i_es_seq is checked across both calls with iw_seq_check().
+ *
+ * Return: ->iomap_begin's result; nothing else is done if it failed.
  */
 static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
 		    loff_t pos, loff_t len, loff_t copied, struct iomap *iomap)
@@ -434,7 +461,14 @@ out:
 	return ret;
 }
 
-/* Truncate to zero and sync: everything must be back at the start. */
+/**
+ * iw_cleanup_check() - Truncate to zero, sync, and check nothing is left.
+ * @c: The case.
+ *
+ * The extent status tree must be empty, no block or reservation left, and
+ * the dirty and free cluster counters back at c->zero: this is what
+ * catches a leaked or doubly released reservation.
+ */
 static void iw_cleanup_check(struct iw_ctx *c)
 {
 	static const struct iw_es none[] = { {} };
@@ -522,6 +556,14 @@ static const struct write_row write_rows[] = {
 	  .es = { HO(0, 1), DA(1, 4), HO(7, END) }, .reserved = 4, .dirty = 4,
 	  .size = 4500, .pages = PG(0) | PG(1),
 	  .synced = { HO(0, 1), WR(1, 4), HO(7, END) }, .synced_free = -4 },
+	/* Inside EOF, into a hole before written data. */
+	{ "1k da: hole inside EOF, 1000 bytes", &fs_1k, { KB(4), KB(1) },
+	  0, KB(2), 1000,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(2),
+	  .es = { DA(0, 1), HO(2, 2), WR(4, 1), HO(5, END) }, .reserved = 1,
+	  .dirty = 1, .size = KB(5), .pages = PG(0),
+	  .synced = { WR(0, 1), HO(2, 2), WR(4, 1), HO(5, END) },
+	  .synced_free = -1 },
 	/* Beyond EOF. */
 	{ "1k da: beyond EOF, after a hole", &fs_1k, { 0, KB(1) },
 	  5000, 1000, 1000,
@@ -590,6 +632,13 @@ static const struct write_row write_rows[] = {
 	  .es = { UW(0, 3), HO(3, END) }, .free = -3, .size = 100,
 	  .pages = PG(0),
 	  .synced = { WR(0, 1), UW(1, 2), HO(3, END) }, .synced_free = -3 },
+	{ "1k nd: hole inside EOF, 1000 bytes", &fs_1k_nd, { KB(4), KB(1) },
+	  0, KB(2), 1000,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(2),
+	  .es = { UW(0, 2), HO(2, 2), WR(4, 1), HO(5, END) }, .free = -2,
+	  .size = KB(5), .pages = PG(0),
+	  .synced = { WR(0, 1), UW(1, 1), HO(2, 2), WR(4, 1), HO(5, END) },
+	  .synced_free = -2 },
 	{ "1k nd: inside EOF, into written", &fs_1k_nd, { 0, KB(4) },
 	  100, 200, 200,
 	  .type = IOMAP_MAPPED, .new = false, .map_pos = 0, .map_len = KB(1),
@@ -846,6 +895,12 @@ static void iw_close(struct file *f)
 	flush_delayed_fput();
 }
 
+/**
+ * iw_fill() - Fill the file system, leaving exact free space.
+ * @c: The case.
+ * @headroom: Clusters that can be reserved or allocated afterwards.
+ * @spare: Further free clusters held back by s_resv_clusters.
+ */
 static void iw_fill(struct iw_ctx *c, s64 headroom, s64 spare)
 {
 	struct ext4_sb_info *sbi = c->fs->sbi;
@@ -882,6 +937,16 @@ static void iw_fill(struct iw_ctx *c, s64 headroom, s64 spare)
 	atomic64_set(&sbi->s_resv_clusters, spare);
 }
 
+/**
+ * iw_retry_stub() - Stands in for ext4_should_retry_alloc().
+ * @sb: The super block.
+ * @retries: Unused; the stub keeps its own count in the case.
+ *
+ * Counts the calls; on the first, makes c->retry_frees more clusters
+ * available by lowering s_resv_clusters.
+ *
+ * Return: 1 (retry) if it made space available, else 0.
+ */
 static int iw_retry_stub(struct super_block *sb, int *retries)
 {
 	struct kunit *test = kunit_get_current_test();
