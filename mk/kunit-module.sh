@@ -92,13 +92,22 @@ qrc=${PIPESTATUS[0]}
 msg "guest ran $(( $(date +%s) - start ))s, exit $qrc"
 grep '^# kunit-module:' "$console" | sed 's/^/    /'
 
+# The boot prints an empty KTAP run of the built-in suites (none): parse
+# from the module load on.
+sed -n '/^# kunit-module: loading/,$p' "$console" > "$work/module.ktap"
 (cd "$tree" && python3 tools/testing/kunit/kunit.py parse \
-	--json="$out/kunit-module.json" "$console") > "$out/kunit-module.log" 2>&1
+	--json="$out/kunit-module.json" "$work/module.ktap") > "$out/kunit-module.log" 2>&1
 prc=$?
 grep -E 'Testing complete|FAILED|CRASHED' "$out/kunit-module.log" | tail -n 20
 rc=0
 grep -q '^# kunit-module: insmod exit 0' "$console" || { echo "mk: kunit module: insmod failed" >&2; rc=1; }
 grep -q '^# kunit-module: rmmod exit 0' "$console" || { echo "mk: kunit module: rmmod failed" >&2; rc=1; }
 [ "$prc" = 0 ] || rc=1
+reports='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked)|Oops|general protection|Kernel panic|kernel BUG)[: ]|KASAN'
+if grep -Eq "$reports" "$console"; then
+	echo "mk: kunit module: the kernel reported problems:" >&2
+	grep -En "$reports" "$console" | head -n 20 | sed 's/^/    /' >&2
+	rc=1
+fi
 msg "exit $rc; results in $out/kunit-module.{log,ktap,json}"
 exit "$rc"
