@@ -40,6 +40,7 @@
 #include <linux/fs.h>
 #include <linux/iomap.h>
 #include <linux/jbd2.h>
+#include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
 #include <linux/slab.h>
@@ -410,6 +411,8 @@ static const struct iomap_ops *iw_ops(const struct iw_fs *fs)
  * @pos: File position of the write.
  * @len: Its length.
  * @copied: Bytes to copy after ->iomap_begin, or ALL_MAPPED.
+ * @flags: IOMAP_WRITE, or IOMAP_WRITE | IOMAP_FAULT as iomap_page_mkwrite()
+ *	passes.
  * @iomap: Gets the mapping ->iomap_begin returned.
  *
  * Under i_rwsem and freeze protection, as ->write_iter holds them:
@@ -419,8 +422,9 @@ static const struct iomap_ops *iw_ops(const struct iw_fs *fs)
  *
  * Return: ->iomap_begin's result; nothing else is done if it failed.
  */
-static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
-		    loff_t pos, loff_t len, loff_t copied, struct iomap *iomap)
+static int iw_drive_flags(struct iw_ctx *c, const struct iomap_ops *ops,
+			  loff_t pos, loff_t len, loff_t copied,
+			  unsigned int flags, struct iomap *iomap)
 {
 	struct kunit *test = c->test;
 	struct inode *inode = c->inode;
@@ -434,7 +438,7 @@ static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
 	inode_lock(inode);
 
 	iw_seq_mark(inode, &seq);
-	ret = ops->iomap_begin(inode, pos, len, IOMAP_WRITE, iomap, &srcmap);
+	ret = ops->iomap_begin(inode, pos, len, flags, iomap, &srcmap);
 	iw_seq_check(c, "->iomap_begin", &seq);
 	if (ret)
 		goto out;
@@ -452,13 +456,19 @@ static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
 		iw_seq_mark(inode, &seq);
 		KUNIT_EXPECT_EQ(test, ops->iomap_end(inode, pos, mapped,
 						     min(copied, mapped),
-						     IOMAP_WRITE, iomap), 0);
+						     flags, iomap), 0);
 		iw_seq_check(c, "->iomap_end", &seq);
 	}
 out:
 	inode_unlock(inode);
 	sb_end_write(inode->i_sb);
 	return ret;
+}
+
+static int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
+		    loff_t pos, loff_t len, loff_t copied, struct iomap *iomap)
+{
+	return iw_drive_flags(c, ops, pos, len, copied, IOMAP_WRITE, iomap);
 }
 
 /**
@@ -485,8 +495,9 @@ static void iw_cleanup_check(struct iw_ctx *c)
 
 /*
  * One write: start state, ->iomap_begin over [pos, pos + len), @copied
- * bytes copied, ->iomap_end; or, for "user" rows, one write(2) of @len
- * bytes from a user buffer of which only @copied bytes can be read.
+ * bytes copied, ->iomap_end (with IOMAP_FAULT too for "fault" rows, as
+ * iomap_page_mkwrite() calls them); or, for "user" rows, one write(2) of
+ * @len bytes from a user buffer of which only @copied bytes can be read.
  * Then the expected mapping, state after the write, after fsync, and
  * after truncating to zero.
  */
@@ -496,6 +507,7 @@ struct write_row {
 	struct iw_start start;
 	loff_t pos, len, copied;
 	bool user;
+	bool fault;
 	/* ->iomap_begin's mapping, or the user write's return value. */
 	u16 type;
 	bool new;
@@ -604,6 +616,16 @@ static const struct write_row write_rows[] = {
 	  .es = { DA(0, 2), HO(2, END) }, .reserved = 2, .size = KB(2),
 	  .pages = PG(0),
 	  .synced = { WR(0, 2), HO(2, END) }, .synced_free = -2 },
+	/*
+	 * A write fault (iomap_page_mkwrite()) that reserved a folio's
+	 * blocks and then failed: the reservation is not punched.
+	 */
+	{ "1k da: fault into a hole, nothing written", &fs_1k, { KB(4), KB(1) },
+	  0, KB(4), 0, .fault = true,
+	  .type = IOMAP_DELALLOC, .new = true, .map_pos = 0, .map_len = KB(4),
+	  .es = { DA(0, 4), WR(4, 1), HO(5, END) }, .reserved = 4, .dirty = 4,
+	  .size = KB(5),
+	  .synced = { DA(0, 4), WR(4, 1), HO(5, END) }, .synced_reserved = 4 },
 	/* Unwritten and written extents. */
 	{ "1k da: into unwritten", &fs_1k, { .falloc_len = KB(4) },
 	  KB(1), KB(1), KB(1),
@@ -639,6 +661,11 @@ static const struct write_row write_rows[] = {
 	  .size = KB(5), .pages = PG(0),
 	  .synced = { WR(0, 1), UW(1, 1), HO(2, 2), WR(4, 1), HO(5, END) },
 	  .synced_free = -2 },
+	{ "1k nd: fault into a hole, nothing written", &fs_1k_nd,
+	  { KB(4), KB(1) }, 0, KB(4), 0, .fault = true,
+	  .type = IOMAP_UNWRITTEN, .new = true, .map_pos = 0, .map_len = KB(4),
+	  .es = { UW(0, 4), WR(4, 1), HO(5, END) }, .free = -4, .size = KB(5),
+	  .synced = { UW(0, 4), WR(4, 1), HO(5, END) }, .synced_free = -4 },
 	{ "1k nd: inside EOF, into written", &fs_1k_nd, { 0, KB(4) },
 	  100, 200, 200,
 	  .type = IOMAP_MAPPED, .new = false, .map_pos = 0, .map_len = KB(1),
@@ -754,8 +781,9 @@ static void write_row_test(struct kunit *test)
 		n = ext4_kunit_write_user(c->file, ubuf, r->len, r->pos);
 		KUNIT_EXPECT_EQ_MSG(test, n, r->ret, "write() returned");
 	} else {
-		ret = iw_drive(c, iw_ops(r->fs), r->pos, r->len, r->copied,
-			       &iomap);
+		ret = iw_drive_flags(c, iw_ops(r->fs), r->pos, r->len,
+				     r->copied, IOMAP_WRITE |
+				     (r->fault ? IOMAP_FAULT : 0), &iomap);
 		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "->iomap_begin failed");
 		KUNIT_EXPECT_EQ_MSG(test, iomap.type, r->type, "iomap type");
 		KUNIT_EXPECT_EQ_MSG(test, !!(iomap.flags & IOMAP_F_NEW), r->new,
@@ -777,6 +805,105 @@ static void write_row_test(struct kunit *test)
 	st.dirty_pages = 0;
 	iw_check(c, "after fsync", &st);
 
+	iw_cleanup_check(c);
+}
+
+/*
+ * Real write faults: a shared writable mapping of a sparse 10000-byte
+ * file, written at 100 (page 0) and at 9000 (page 2, which ends at EOF)
+ * with copy_to_user() from the test thread. ext4_page_mkwrite() goes
+ * through iomap_page_mkwrite(): the blocks of each faulting folio up to
+ * EOF are reserved (delalloc) or allocated unwritten, and the folios are
+ * dirty. After fsync the data reads back and the rest reads as zeros.
+ */
+struct mmap_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	struct iw_es es[IW_MAX_ES];
+	unsigned int reserved;
+	s64 dirty, free;
+	struct iw_es synced[IW_MAX_ES];
+	s64 synced_free;
+};
+
+static const struct mmap_row mmap_rows[] = {
+	{ "1k da", &fs_1k,
+	  .es = { DA(0, 4), HO(4, 4), DA(8, 2), HO(10, END) }, .reserved = 6,
+	  .dirty = 6,
+	  .synced = { WR(0, 4), HO(4, 4), WR(8, 2), HO(10, END) },
+	  .synced_free = -6 },
+	{ "1k nd", &fs_1k_nd,
+	  .es = { UW(0, 4), HO(4, 4), UW(8, 2), HO(10, END) }, .free = -6,
+	  .synced = { WR(0, 4), HO(4, 4), WR(8, 2), HO(10, END) },
+	  .synced_free = -6 },
+	{ "4k da", &fs_4k,
+	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 2,
+	  .dirty = 2,
+	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
+	  .synced_free = -2 },
+	{ "4k bigalloc", &fs_4k_big,
+	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 1,
+	  .dirty = 1,
+	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
+	  .synced_free = -1 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(mmap_rows, mmap_rows, desc);
+
+static void mmap_write_test(struct kunit *test)
+{
+	const struct mmap_row *r = test->param_value;
+	struct iw_state st = {
+		.es = r->es, .reserved = r->reserved, .dirty = r->dirty,
+		.free = r->free, .size = 10000, .disksize = 10000,
+		.dirty_pages = PG(0) | PG(2),
+	};
+	static const char data[] = "written through a shared mapping";
+	const size_t n = sizeof(data) - 1;
+	unsigned long addr;
+	struct iw_ctx *c;
+	loff_t pos = 0;
+	char *buf;
+	size_t i;
+
+	c = iw_setup(test, r->fs, "file");
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, 10000), 0);
+	iw_start(c, &(struct iw_start){});
+
+	addr = kunit_vm_mmap(test, c->file, 0, 3 * PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the file failed");
+	KUNIT_ASSERT_LT_MSG(test, addr, TASK_SIZE, "mmap: error %ld",
+			    (long)addr);
+	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 100),
+					       data, n), 0, "fault at 100");
+	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 9000),
+					       data, n), 0, "fault at 9000");
+	iw_check(c, "after the faults", &st);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	st.es = r->synced;
+	st.reserved = 0;
+	st.dirty = 0;
+	st.free = r->synced_free;
+	st.disksize = 10000;
+	st.dirty_pages = 0;
+	iw_check(c, "after fsync", &st);
+
+	buf = kunit_kzalloc(test, 10000, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, 10000, &pos), 10000);
+	KUNIT_EXPECT_MEMEQ(test, buf + 100, data, n);
+	KUNIT_EXPECT_MEMEQ(test, buf + 9000, data, n);
+	for (i = 0; i < 10000; i++) {
+		if ((i >= 100 && i < 100 + n) || (i >= 9000 && i < 9000 + n))
+			continue;
+		if (buf[i]) {
+			KUNIT_FAIL(test, "byte %zu reads %#x, not 0", i,
+				   (u8)buf[i]);
+			break;
+		}
+	}
 	iw_cleanup_check(c);
 }
 
@@ -1278,6 +1405,7 @@ static void bad_row_test(struct kunit *test)
 
 static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
+	KUNIT_CASE_PARAM(mmap_write_test, mmap_rows_gen_params),
 	KUNIT_CASE(valid_delalloc_test),
 	KUNIT_CASE(valid_unwritten_test),
 	KUNIT_CASE_PARAM(enospc_row_test, enospc_rows_gen_params),
