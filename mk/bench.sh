@@ -14,7 +14,7 @@
 # Results: BUILD_DIR/results/bench/{bench.json,bench.md,bench.png,console.log}.
 #
 # Usage: bench.sh REPO_DIR BUILD_DIR
-# Environment: BENCH_REPS (5), BENCH_SIZE (fio size, 32m), BENCH_BS
+# Environment: BENCH_REPS (5), BENCH_SIZE (fio size, 16m), BENCH_BS
 #   ("1k 4k 64k 1m"), BENCH_CASES, BENCH_PATHS ("bh iomap iomap-nd"),
 #   BENCH_ACCEL (kvm|tcg|auto), BENCH_TIMEOUT (seconds, 5400)
 set -uo pipefail
@@ -30,7 +30,7 @@ msg() { echo "mk: bench: $*"; }
 die() { echo "mk: bench: error: $*" >&2; exit 1; }
 
 reps=${BENCH_REPS:-5}
-size=${BENCH_SIZE:-32m}
+size=${BENCH_SIZE:-16m}
 bss=${BENCH_BS:-1k 4k 64k 1m}
 cases=${BENCH_CASES:-seq-append seq-append-fsync seq-overwrite seq-overwrite-fsync rand-overwrite rand-overwrite-fsync}
 paths=${BENCH_PATHS:-bh iomap iomap-nd}
@@ -84,9 +84,9 @@ python3 "$repo/mk/bench/report.py" "$out/console.log" "$out" \
 rc=$?
 n=$(($(wc -l < "$out/bench.dat") - 1))
 gnuplot <<GP || rc=1
-set terminal pngcairo size $((300 + 60 * n)),600 noenhanced
+set terminal pngcairo size $(( n > 10 ? 300 + 60 * n : 900 )),600 noenhanced
 set output "$out/bench.png"
-set title "ext4 buffered writes, 4k blocks: buffer_head vs iomap (kernel $kver, QEMU $accel, median of $reps)"
+set title "ext4 buffered writes, 4k blocks: buffer_head vs iomap\nkernel $kver, QEMU $accel, fio $size per run, median of $reps"
 set ylabel "MiB/s"
 set style data histograms
 set style histogram clustered gap 1
@@ -94,6 +94,7 @@ set style fill solid border -1
 set xtics rotate by -45 scale 0
 set key top left
 set grid ytics
+set yrange [0:*]
 plot for [i=2:$(( $(head -n 1 "$out/bench.dat" | wc -w) ))] "$out/bench.dat" using i:xtic(1) title columnhead
 GP
 msg "results: $out/bench.{md,json,png}"
