@@ -5,6 +5,10 @@ printk timestamps (CONFIG_PRINTK_TIME, as in .kunitconfig).
 
 Usage: kunit-times.py KTAP [SUITE]   (default suite: ext4_iomap_write)
 
+The timestamps are only as fine as the kernel's clock: under UML they
+move in jiffies (10 ms), so use an x86_64 or arm64 log for per-case
+figures.
+
 A case's time is from the previous result line (or the start of its
 suite or parameterised case) to its own "ok"/"not ok" line.  Prints a
 markdown table and the suite's total.
@@ -56,7 +60,7 @@ def main():
     print(f"| {suite} case | ms |")
     print("|---|---|")
     for name, secs, status in rows:
-        print(f"| {name}{'' if status == 'ok' else ' (' + status + ')'} | {secs * 1000:.0f} |")
+        print(f"| {name}{'' if status == 'ok' else ' (' + status + ')'} | {secs * 1000:.1f} |")
     print(f"\n{len(rows)} cases, {total:.2f} s for the suite")
     return 0
 
