@@ -908,6 +908,110 @@ static void mmap_write_test(struct kunit *test)
 }
 
 /*
+ * Punching a hole in an iomap inode whose data is still dirty in the
+ * page cache: the blocks wholly inside the range lose their extents (and
+ * delayed allocation reservation), the partial blocks at both ends are
+ * zeroed through iomap, and the rest of the data stays dirty, is written
+ * back (and nothing in the hole) and reads back.
+ */
+struct falloc_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	struct iw_start start;
+	int mode;
+	loff_t pos, len;
+	/* After fallocate(). */
+	struct iw_es es[IW_MAX_ES];
+	unsigned int reserved;
+	s64 dirty, free;
+	loff_t disksize;
+	unsigned long pages;
+	/* After fsync. */
+	struct iw_es synced[IW_MAX_ES];
+	s64 synced_free;
+};
+
+#define PUNCH	(FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE)
+
+static const struct falloc_row falloc_rows[] = {
+	/*
+	 * ext4_update_disksize_before_punch() moves i_disksize to the end of
+	 * the range (capped at i_size) before anything is removed.
+	 */
+	{ "1k da: punch 1500..5000 of 8 dirty blocks", &fs_1k,
+	  { .dirty_len = KB(8) }, PUNCH, 1500, 3500,
+	  .es = { DA(0, 2), HO(2, 2), DA(4, 4), HO(8, END) }, .reserved = 6,
+	  .dirty = -2, .disksize = 5000, .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
+	  .synced_free = -6 },
+	/*
+	 * Zeroing the partial blocks in unwritten extents under dirty page
+	 * cache makes iomap write the folios back first, which converts
+	 * the extents and moves i_disksize to i_size.
+	 */
+	{ "1k nd: punch 1500..5000 of 8 dirty blocks", &fs_1k_nd,
+	  { .dirty_len = KB(8) }, PUNCH, 1500, 3500,
+	  .es = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) }, .free = 2,
+	  .disksize = KB(8), .pages = PG(0) | PG(1),
+	  .synced = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
+	  .synced_free = 2 },
+	{ "4k da: punch a whole dirty block", &fs_4k,
+	  { .dirty_len = KB(12) }, PUNCH, KB(4), KB(4),
+	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 2,
+	  .dirty = -1, .disksize = KB(8), .pages = PG(0) | PG(2),
+	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
+	  .synced_free = -2 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(falloc_rows, falloc_rows, desc);
+
+static void falloc_test(struct kunit *test)
+{
+	const struct falloc_row *r = test->param_value;
+	struct iw_state st = {
+		.es = r->es, .reserved = r->reserved, .dirty = r->dirty,
+		.free = r->free, .dirty_pages = r->pages,
+	};
+	loff_t size, pos = 0, i;
+	struct iw_ctx *c;
+	u8 *buf;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_start(c, &r->start);
+	size = i_size_read(c->inode);
+	st.size = size;
+	st.disksize = r->disksize;
+
+	KUNIT_ASSERT_EQ_MSG(test, vfs_fallocate(c->file, r->mode, r->pos,
+						r->len), 0, "fallocate");
+	iw_check(c, "after fallocate", &st);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	st.es = r->synced;
+	st.reserved = 0;
+	st.dirty = c->zero.dirty_clusters - c->base.dirty_clusters;
+	st.free = r->synced_free;
+	st.disksize = size;
+	st.dirty_pages = 0;
+	iw_check(c, "after fsync", &st);
+
+	/* The start state wrote 0x5a everywhere; the range reads zeros. */
+	buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, size, &pos), size);
+	for (i = 0; i < size; i++) {
+		u8 want = i >= r->pos && i < r->pos + r->len ? 0 : 0x5a;
+
+		if (buf[i] != want) {
+			KUNIT_FAIL(test, "byte %lld reads %#x, expected %#x", i,
+				   buf[i], want);
+			break;
+		}
+	}
+	iw_cleanup_check(c);
+}
+
+/*
  * The validity cookie: a mapping stays valid exactly until the extent
  * status tree of its inode changes.
  */
@@ -1406,6 +1510,7 @@ static void bad_row_test(struct kunit *test)
 static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
 	KUNIT_CASE_PARAM(mmap_write_test, mmap_rows_gen_params),
+	KUNIT_CASE_PARAM(falloc_test, falloc_rows_gen_params),
 	KUNIT_CASE(valid_delalloc_test),
 	KUNIT_CASE(valid_unwritten_test),
 	KUNIT_CASE_PARAM(enospc_row_test, enospc_rows_gen_params),
