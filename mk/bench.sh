@@ -97,5 +97,33 @@ set grid ytics
 set yrange [0:*]
 plot for [i=2:$(( $(head -n 1 "$out/bench.dat" | wc -w) ))] "$out/bench.dat" using i:xtic(1) title columnhead
 GP
+# The KUnit suite's own cost, appended to the table: its per-case run time
+# from the last UML run's KTAP (make kunit) and the compile time of its
+# objects against the cold `make kunit` step of the last make test.
+ktap=$build/results/kunit-um.ktap
+if [ -f "$ktap" ] && [ -x "$build/kunit-um/linux" ]; then
+	{
+		echo
+		echo "KUnit suite ext4_iomap_write under UML (from $(basename "$ktap"), printk timestamps, 10 ms resolution):"
+		echo
+		python3 "$repo/mk/kunit-times.py" "$ktap" | tail -n 1
+		objs="fs/ext4/iomap-write-test.o fs/ext4/kunit-fixture.o fs/ext4/kunit-mkfs.o fs/ext4/fixture-test.o lib/kunit/ramdisk.o"
+		for o in $objs; do rm -f "$build/kunit-um/$o"; done
+		t0=$(date +%s.%N)
+		# shellcheck disable=SC2086
+		make -s -C "$tree" ARCH=um O="$build/kunit-um" -j1 $objs >/dev/null 2>&1
+		t1=$(date +%s.%N)
+		cold=$(sed -n 's/^kunit-um \([0-9]*\)s.*/\1/p' "$build/results/times.txt" 2>/dev/null)
+		printf 'Compiling its objects (suite, fixture, mkfs, fixture tests, ramdisk) takes %.1f s on one core' \
+			"$(echo "$t1 - $t0" | bc)"
+		if [ -n "$cold" ]; then
+			printf '; the whole UML build and run step of the last make test took %s s on %s cores (%.1f%% of its core-seconds).\n' \
+				"$cold" "$(nproc)" "$(echo "100 * ($t1 - $t0) / ($cold * $(nproc))" | bc -l)"
+		else
+			echo "."
+		fi
+	} >> "$out/bench.md"
+	tail -n 5 "$out/bench.md"
+fi
 msg "results: $out/bench.{md,json,png}"
 exit "$rc"
