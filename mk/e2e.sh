@@ -10,8 +10,11 @@
 # the others they must work; truncate down and up, writes past EOF,
 # fallocate, punch/zero/collapse/insert range, O_DIRECT reads and shared
 # mmap reads and writes (also beyond EOF in the EOF page, then truncate
-# up) must read back right on all; then remount, verify all the data
-# again and run e2fsck.
+# up) must read back right on all, a random mix of all of them checked
+# against a model (tools/testing/ext4-iomap/opcheck.c) must too, and a
+# file written until ENOSPC must
+# fail with ENOSPC and give all its space back when removed; then
+# remount, verify all the data again and run e2fsck.
 #   1. kernel: bzImage built in BUILD_DIR/e2e-x86_64 from allnoconfig +
 #      mk/e2e/kernel.config (.config regenerated only when the fragment
 #      changes; every wanted option checked);
@@ -65,7 +68,7 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck enospc-fill"
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"
 if [ -z "${E2E_JOBS:-}" ]; then
@@ -290,6 +293,14 @@ root=$work/run-root
 rm -rf "$root"
 mkdir -p "$root/e2e/fio"
 install -m 755 "$src/init" "$root/init"
+# The random operation checker, built static for the guest.
+opcheck=$work/opcheck
+osrc=$repo/tools/testing/ext4-iomap/opcheck.c
+if [ ! -x "$opcheck" ] || [ "$osrc" -nt "$opcheck" ]; then
+	gcc -O2 -Wall -static -o "$opcheck" "$osrc" || fail "initramfs" "building $osrc failed"
+fi
+mkdir -p "$root/usr/bin"
+cp "$opcheck" "$root/usr/bin/opcheck"
 for j in $jobs; do cp "$src/fio/$j.fio" "$root/e2e/fio/"; done
 # one step in the guest: a quarter of the longest whole run
 step_timeout=$(( $(run_timeout tcg) / 4 ))

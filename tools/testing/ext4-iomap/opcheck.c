@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * opcheck - random mixed file operations checked against a model
+ *
+ * Applies a seeded, reproducible random sequence of operations to one file
+ * and to an in-memory copy of what the file must contain, and compares the
+ * two as it goes: buffered writes, writes through a shared mapping,
+ * truncate down and up, punch hole, zero range, collapse and insert range,
+ * fsync, fdatasync and msync, reads of random ranges; at the end the whole
+ * file is read back, then again after the page cache was dropped.
+ *
+ * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-v] FILE
+ *
+ * On a mismatch it prints the seed, the last operations and the first byte
+ * that differs, and exits 1; other errors exit 2.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#define LOG_OPS	24
+
+static uint64_t rng;
+static unsigned char *model, *buf;
+static size_t msize, maxsize, bsize, psize;
+static int fd;
+static unsigned char *map;
+static char oplog[LOG_OPS][96];
+static unsigned long nop;
+static int verbose;
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static size_t rnd_below(size_t n)
+{
+	return n ? rnd() % n : 0;
+}
+
+static void logop(const char *fmt, size_t a, size_t b)
+{
+	char *s = oplog[nop % LOG_OPS];
+
+	snprintf(s, sizeof(oplog[0]), fmt, a, b);
+	if (verbose)
+		printf("%lu: %s\n", nop, s);
+}
+
+static void dump_log(void)
+{
+	unsigned long i = nop >= LOG_OPS ? nop - LOG_OPS + 1 : 0;
+
+	fprintf(stderr, "last operations:\n");
+	for (; i <= nop; i++)
+		fprintf(stderr, "  %lu: %s\n", i, oplog[i % LOG_OPS]);
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "opcheck: op %lu: %s: %s\n", nop, what, strerror(errno));
+	dump_log();
+	exit(2);
+}
+
+/* Compare [off, off + len) of the file with the model. */
+static void check(size_t off, size_t len, const char *when)
+{
+	ssize_t n;
+	size_t i;
+
+	if (off + len > msize)
+		len = off < msize ? msize - off : 0;
+	if (!len)
+		return;
+	n = pread(fd, buf, len, off);
+	if (n < 0)
+		die("pread");
+	if ((size_t)n != len) {
+		fprintf(stderr, "opcheck: %s: short read of %zu at %zu: %zd (size %zu)\n",
+			when, len, off, n, msize);
+		dump_log();
+		exit(1);
+	}
+	for (i = 0; i < len; i++) {
+		if (buf[i] != model[off + i]) {
+			fprintf(stderr,
+				"opcheck: %s: byte %zu is %#x, expected %#x (op %lu)\n",
+				when, off + i, buf[i], model[off + i], nop);
+			dump_log();
+			exit(1);
+		}
+	}
+}
+
+static void check_size(const char *when)
+{
+	struct stat st;
+
+	if (fstat(fd, &st))
+		die("fstat");
+	if ((size_t)st.st_size != msize) {
+		fprintf(stderr, "opcheck: %s: size %lld, expected %zu\n", when,
+			(long long)st.st_size, msize);
+		dump_log();
+		exit(1);
+	}
+}
+
+static void fill(unsigned char *p, size_t len)
+{
+	unsigned char v = rnd() | 1;	/* never 0: zeros must come from holes */
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		p[i] = v + i;
+}
+
+static void op_write(void)
+{
+	size_t off = rnd_below(maxsize), len = 1 + rnd_below(4 * bsize + 1);
+
+	if (off + len > maxsize)
+		len = maxsize - off;
+	logop("write %zu +%zu", off, len);
+	fill(buf, len);
+	if (pwrite(fd, buf, len, off) != (ssize_t)len)
+		die("pwrite");
+	if (off > msize)
+		memset(model + msize, 0, off - msize);
+	memcpy(model + off, buf, len);
+	if (off + len > msize)
+		msize = off + len;
+}
+
+static void op_mapwrite(void)
+{
+	size_t off, len;
+
+	if (!msize)
+		return;
+	off = rnd_below(msize);
+	len = 1 + rnd_below(2 * bsize);
+	if (off + len > msize)
+		len = msize - off;
+	logop("mapwrite %zu +%zu", off, len);
+	fill(model + off, len);
+	memcpy(map + off, model + off, len);
+}
+
+static void op_truncate(void)
+{
+	size_t n = rnd_below(maxsize + 1);
+
+	if (rnd() & 1)
+		n = msize ? rnd_below(msize + 1) : 0;	/* more shrinking */
+	logop("truncate %zu%.0zu", n, 0);
+	if (ftruncate(fd, n))
+		die("ftruncate");
+	if (n > msize)
+		memset(model + msize, 0, n - msize);
+	msize = n;
+}
+
+static void op_falloc_zero(int punch)
+{
+	size_t off, len;
+
+	if (!msize)
+		return;
+	off = rnd_below(msize);
+	len = 1 + rnd_below(6 * bsize);
+	logop(punch ? "punch %zu +%zu" : "zero %zu +%zu", off, len);
+	if (fallocate(fd, (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE) |
+		      FALLOC_FL_KEEP_SIZE, off, len))
+		die(punch ? "punch" : "zero range");
+	if (off + len > msize)
+		len = msize - off;
+	memset(model + off, 0, len);
+}
+
+static void op_collapse(void)
+{
+	size_t blocks = msize / bsize, off, len;
+
+	if (blocks < 3)
+		return;
+	off = rnd_below(blocks - 1) * bsize;
+	len = (1 + rnd_below((blocks - off / bsize - 1) < 4 ?
+			     blocks - off / bsize - 1 : 4)) * bsize;
+	if (off + len >= msize)
+		return;
+	logop("collapse %zu +%zu", off, len);
+	if (fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, off, len))
+		die("collapse");
+	memmove(model + off, model + off + len, msize - off - len);
+	msize -= len;
+}
+
+static void op_insert(void)
+{
+	size_t blocks = msize / bsize, off, len = (1 + rnd_below(4)) * bsize;
+
+	if (!blocks || msize + len > maxsize)
+		return;
+	off = rnd_below(blocks) * bsize;
+	logop("insert %zu +%zu", off, len);
+	if (fallocate(fd, FALLOC_FL_INSERT_RANGE, off, len))
+		die("insert");
+	memmove(model + off + len, model + off, msize - off);
+	memset(model + off, 0, len);
+	msize += len;
+}
+
+static void drop_page_cache(void)
+{
+	int d = open("/proc/sys/vm/drop_caches", O_WRONLY);
+
+	if (d < 0)
+		return;
+	if (write(d, "3\n", 2) != 2)
+		die("writing /proc/sys/vm/drop_caches");
+	close(d);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned long nops = 2000;
+	uint64_t seed = 1;
+	struct statvfs sv;
+	int c;
+
+	maxsize = 256 * 1024;
+	while ((c = getopt(argc, argv, "s:n:m:v")) != -1) {
+		switch (c) {
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'n':
+			nops = strtoul(optarg, NULL, 0);
+			break;
+		case 'm':
+			maxsize = strtoul(optarg, NULL, 0);
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			goto usage;
+		}
+	}
+	if (optind != argc - 1 || !seed)
+		goto usage;
+	rng = seed * 0x9e3779b97f4a7c15ULL;
+
+	fd = open(argv[optind], O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || fstatvfs(fd, &sv))
+		die(argv[optind]);
+	bsize = sv.f_bsize;
+	psize = sysconf(_SC_PAGESIZE);
+	maxsize = (maxsize + psize - 1) / psize * psize;
+	model = calloc(1, maxsize + 8 * bsize);
+	buf = malloc(maxsize + 8 * bsize);
+	if (!model || !buf)
+		die("malloc");
+	map = mmap(NULL, maxsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+
+	for (nop = 0; nop < nops; nop++) {
+		unsigned int r = rnd_below(100);
+
+		if (r < 30) {
+			op_write();
+		} else if (r < 45) {
+			op_mapwrite();
+		} else if (r < 52) {
+			op_truncate();
+		} else if (r < 60) {
+			op_falloc_zero(1);
+		} else if (r < 66) {
+			op_falloc_zero(0);
+		} else if (r < 70) {
+			op_collapse();
+		} else if (r < 74) {
+			op_insert();
+		} else if (r < 78) {
+			logop("fsync%.0zu%.0zu", 0, 0);
+			if (fsync(fd))
+				die("fsync");
+		} else if (r < 80) {
+			logop("fdatasync%.0zu%.0zu", 0, 0);
+			if (fdatasync(fd))
+				die("fdatasync");
+		} else if (r < 84) {
+			logop("msync%.0zu%.0zu", 0, 0);
+			if (msize && msync(map, (msize + psize - 1) / psize * psize,
+					   MS_SYNC))
+				die("msync");
+		} else {
+			size_t off = rnd_below(msize + 1);
+
+			logop("read %zu +%zu", off, 4 * bsize);
+			check(off, 4 * bsize, "read");
+		}
+		if (nop % 64 == 63) {
+			check_size("periodic check");
+			check(0, msize, "periodic check");
+		}
+	}
+	nop--;
+	check_size("final check");
+	check(0, msize, "final check");
+	if (fsync(fd))
+		die("final fsync");
+	munmap(map, maxsize);
+	drop_page_cache();
+	check_size("after dropping the page cache");
+	check(0, msize, "after dropping the page cache");
+	close(fd);
+	printf("opcheck: seed %llu, %lu operations, final size %zu: ok\n",
+	       (unsigned long long)seed, nops, msize);
+	return 0;
+usage:
+	fprintf(stderr, "usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-v] FILE\n");
+	return 2;
+}
