@@ -8,6 +8,7 @@
 #   make kunit-module   the suites as a module (insmod in an x86_64 guest)
 #   make kunit-repeat   N=20 back-to-back UML runs, results must not vary
 #   make bench       fio buffered writes: buffer_head vs iomap (BENCH_REPS=5)
+#   make crash       crash check: write, reboot without unmount, verify
 #   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
 #                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
 #   make test        what CI runs: all architectures, e2e, static checks
@@ -29,10 +30,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat bench e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat bench crash e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,22s/^# \{0,1\}//p' Makefile
+	@sed -n '3,23s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -56,6 +57,9 @@ N ?= 20
 kunit-repeat: kunit
 	@$(SH) mk/repeat.sh $(REPO) $(BUILD) $(N)
 
+crash: tree
+	@$(SH) mk/crash.sh $(REPO) $(BUILD)
+
 bench: tree
 	@$(SH) mk/bench.sh $(REPO) $(BUILD)
 
@@ -76,7 +80,7 @@ export:
 
 # Kernel build outputs only; keeps the downloaded package and the tree.
 clean:
-	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/repeat $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
+	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/repeat $(BUILD)/crash $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
 
 distclean:
 	rm -rf $(BUILD)

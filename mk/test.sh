@@ -3,8 +3,9 @@
 #
 # What CI runs: the tree, the tooling self-test, KUnit on every
 # architecture, 20 repeated UML runs, an x86_64 debug kernel (KASAN,
-# lockdep, DEBUG_VM, UBSAN), the suites as a module, the e2e run (fio on ext4 in an x86_64 guest, see
-# mk/e2e.sh) and the static checks; then the total.  Every step runs
+# lockdep, DEBUG_VM, UBSAN), the suites as a module, the e2e run (fio
+# and file operations on ext4 in an x86_64 guest, see mk/e2e.sh), the
+# crash check (mk/crash.sh) and the static checks; then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
 # last line is "N passed, N failed"; the exit status is non-zero on any
 # failure.
@@ -76,6 +77,12 @@ step "e2e"
 if ! timed e2e bash "$repo/mk/e2e.sh" "$repo" "$build" &&
    ! grep -qs '^FAIL' "$out/e2e.tsv"; then
 	printf 'FAIL\te2e\tmk/e2e.sh failed without recording a failure\n' >> "$out/e2e.tsv"
+fi
+
+step "crash check"
+if ! timed crash bash "$repo/mk/crash.sh" "$repo" "$build" &&
+   ! grep -qs '^FAIL' "$out/crash.tsv"; then
+	printf 'FAIL\tcrash\tmk/crash.sh failed without recording a failure\n' >> "$out/crash.tsv"
 fi
 
 step "static checks"
