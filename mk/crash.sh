@@ -11,6 +11,7 @@
 # consoles in BUILD_DIR/results/crash-{write,check}.log.
 #
 # Usage: crash.sh REPO_DIR BUILD_DIR
+# Environment: CRASH_MOUNT_OPTS (default buffered_iomap), CRASH_TIMEOUT
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -30,6 +31,11 @@ E2E_BUILD_ONLY=1 bash "$repo/mk/e2e.sh" "$repo" "$build" > "$work/build.log" 2>&
 . "$build/e2e/build-only.out"
 
 disks="vda:4096:delalloc vdb:1024:nodelalloc"
+# CRASH_MOUNT_OPTS: mount options besides (no)delalloc; the default is
+# the iomap path.  "data=writeback" runs the stock path without ordered
+# data, which may expose stale blocks: a check that the check can fail.
+opts=${CRASH_MOUNT_OPTS:-buffered_iomap}
+case "$opts" in *[!A-Za-z0-9_=,]*) fail "arguments" "CRASH_MOUNT_OPTS='$opts'" ;; esac
 for i in a b; do
 	head -c 64M /dev/zero | tr '\000' '\356' > "$work/disk-$i.img" ||
 		fail "disk images" "cannot write $work/disk-$i.img"
@@ -47,8 +53,8 @@ boot() {
 	rm -rf "$root"
 	mkdir -p "$root/crash"
 	install -m 755 "$repo/mk/crash/init" "$root/init"
-	printf "CRASH_PHASE=%s\nCRASH_DISKS='%s'\nCRASH_LIBPATH='%s'\n" \
-		"$phase" "$disks" "$libpath" > "$root/crash/conf"
+	printf "CRASH_PHASE=%s\nCRASH_DISKS='%s'\nCRASH_LIBPATH='%s'\nCRASH_OPTS='%s'\n" \
+		"$phase" "$disks" "$libpath" "$opts" > "$root/crash/conf"
 	(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc -R 0:0 --quiet) | gzip -n > "$work/$phase.cpio.gz" &&
 		cat "$base" "$work/$phase.cpio.gz" > "$work/$phase-initrd.img" ||
