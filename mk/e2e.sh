@@ -14,7 +14,9 @@
 # against a model (tools/testing/ext4-iomap/opcheck.c) must too, and a
 # file written until ENOSPC must
 # fail with ENOSPC and give all its space back when removed; then
-# remount, verify all the data again and run e2fsck.
+# remount, verify all the data again and run e2fsck.  e2fsck -fn also
+# runs after every fio job and every file operation case (CFG-STEP-fsck:
+# unmount, check, mount again).
 #   1. kernel: bzImage built in BUILD_DIR/e2e-x86_64 from allnoconfig +
 #      mk/e2e/kernel.config (.config regenerated only when the fragment
 #      changes; every wanted option checked);
@@ -387,7 +389,8 @@ done < "$log"
 declare -A expected
 for c in $configs; do
 	if refuses "$c"; then ops=$ops_refuse; else ops=$ops_work; fi
-	for s in mkfs mount $jobs $ops umount remount remount-verify ops-remount-verify remount-umount fsck; do
+	steps=$(for s in $jobs $ops; do echo "$s $s-fsck"; done)
+	for s in mkfs mount $steps umount remount remount-verify ops-remount-verify remount-umount fsck; do
 		expected[$c-$s]=1
 		if [ -z "${status[$c-$s]:-}" ]; then
 			result FAIL "$c-$s" "no result: the guest stopped before this step (crash or timeout? see $log)"
