@@ -9,8 +9,10 @@
  * fsync, fdatasync and msync, reads of random ranges; at the end the whole
  * file is read back, then again after the page cache was dropped.
  *
- * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-v] FILE
+ * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-v] FILE
  *
+ * Collapse and insert ranges are aligned to CLUSTER bytes (default: the
+ * block size from statvfs; give the cluster size on bigalloc).
  * On a mismatch it prints the seed, the last operations and the first byte
  * that differs, and exits 1; other errors exit 2.
  */
@@ -31,7 +33,7 @@
 
 static uint64_t rng;
 static unsigned char *model, *buf;
-static size_t msize, maxsize, bsize, psize;
+static size_t msize, maxsize, bsize, psize, csize;
 static int fd;
 static unsigned char *map;
 static char oplog[LOG_OPS][96];
@@ -194,13 +196,13 @@ static void op_falloc_zero(int punch)
 
 static void op_collapse(void)
 {
-	size_t blocks = msize / bsize, off, len;
+	size_t blocks = msize / csize, off, len;
 
 	if (blocks < 3)
 		return;
-	off = rnd_below(blocks - 1) * bsize;
-	len = (1 + rnd_below((blocks - off / bsize - 1) < 4 ?
-			     blocks - off / bsize - 1 : 4)) * bsize;
+	off = rnd_below(blocks - 1) * csize;
+	len = (1 + rnd_below((blocks - off / csize - 1) < 4 ?
+			     blocks - off / csize - 1 : 4)) * csize;
 	if (off + len >= msize)
 		return;
 	logop("collapse %zu +%zu", off, len);
@@ -212,11 +214,11 @@ static void op_collapse(void)
 
 static void op_insert(void)
 {
-	size_t blocks = msize / bsize, off, len = (1 + rnd_below(4)) * bsize;
+	size_t blocks = msize / csize, off, len = (1 + rnd_below(4)) * csize;
 
 	if (!blocks || msize + len > maxsize)
 		return;
-	off = rnd_below(blocks) * bsize;
+	off = rnd_below(blocks) * csize;
 	logop("insert %zu +%zu", off, len);
 	if (fallocate(fd, FALLOC_FL_INSERT_RANGE, off, len))
 		die("insert");
@@ -244,7 +246,7 @@ int main(int argc, char **argv)
 	int c;
 
 	maxsize = 256 * 1024;
-	while ((c = getopt(argc, argv, "s:n:m:v")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:m:c:v")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -254,6 +256,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			maxsize = strtoul(optarg, NULL, 0);
+			break;
+		case 'c':
+			csize = strtoul(optarg, NULL, 0);
 			break;
 		case 'v':
 			verbose = 1;
@@ -270,6 +275,8 @@ int main(int argc, char **argv)
 	if (fd < 0 || fstatvfs(fd, &sv))
 		die(argv[optind]);
 	bsize = sv.f_bsize;
+	if (!csize)
+		csize = bsize;
 	psize = sysconf(_SC_PAGESIZE);
 	maxsize = (maxsize + psize - 1) / psize * psize;
 	model = calloc(1, maxsize + 8 * bsize);
@@ -335,6 +342,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)seed, nops, msize);
 	return 0;
 usage:
-	fprintf(stderr, "usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-v] FILE\n");
+	fprintf(stderr,
+		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-v] FILE\n");
 	return 2;
 }
