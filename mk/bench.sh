@@ -104,9 +104,15 @@ ktap=$build/results/kunit-um.ktap
 if [ -f "$ktap" ] && [ -x "$build/kunit-um/linux" ]; then
 	{
 		echo
-		echo "KUnit suite ext4_iomap_write under UML (from $(basename "$ktap"), printk timestamps, 10 ms resolution):"
+		echo "KUnit suite ext4_iomap_write under UML, per case (from $(basename "$ktap"); UML's printk clock moves in 10 ms steps):"
 		echo
-		python3 "$repo/mk/kunit-times.py" "$ktap" | tail -n 1
+		python3 "$repo/mk/kunit-times.py" "$ktap"
+		for a in x86_64 arm64; do
+			[ -f "$build/results/kunit-$a.ktap" ] || continue
+			printf '\nUnder %s (QEMU TCG): ' "$a"
+			python3 "$repo/mk/kunit-times.py" "$build/results/kunit-$a.ktap" | tail -n 1
+		done
+		echo
 		objs="fs/ext4/iomap-write-test.o fs/ext4/kunit-fixture.o fs/ext4/kunit-mkfs.o fs/ext4/fixture-test.o lib/kunit/ramdisk.o"
 		for o in $objs; do rm -f "$build/kunit-um/$o"; done
 		t0=$(date +%s.%N)
