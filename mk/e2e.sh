@@ -63,6 +63,12 @@ out=$build/results
 tsv=$out/e2e.tsv
 log=$out/e2e.log
 blog=$out/e2e-build.log
+# Only building for mk/bench.sh or mk/crash.sh: leave the results of the
+# last e2e run alone.
+if [ "${E2E_BUILD_ONLY:-0}" = 1 ]; then
+	tsv=$work/build-only.tsv
+	blog=$work/build-only-build.log
+fi
 src=$repo/mk/e2e
 unset MAKEFLAGS MFLAGS MAKELEVEL
 
