@@ -26,6 +26,8 @@ out=$build/results/bench
 work=$build/e2e
 unset MAKEFLAGS MFLAGS MAKELEVEL
 mkdir -p "$out"
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 msg() { echo "mk: bench: $*"; }
 die() { echo "mk: bench: error: $*" >&2; exit 1; }
 
@@ -53,14 +55,13 @@ BENCH_CASES='$cases'
 BENCH_PATHS='$paths'
 BENCH_LIBPATH='$libpath'
 CONF
-(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc -R 0:0 --quiet) | gzip -n > "$work/bench.cpio.gz" || die "packing"
+pack_initramfs "$root" "$work/bench.cpio.gz" || die "packing"
 cat "$base" "$work/bench.cpio.gz" > "$work/bench-initrd.img"
 rm -rf "$root"
 
 accel=${BENCH_ACCEL:-auto}
 if [ "$accel" = auto ]; then
-	if "$repo/mk/kvm-usable.sh" && (exec 3<>/dev/kvm) 2>/dev/null; then accel=kvm; else accel=tcg; fi
+	accel=$(qemu_accel "$repo")
 fi
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 kver=$(make -s -C "$tree" kernelversion 2>/dev/null)

@@ -22,6 +22,8 @@ tsv=$out/crash.tsv
 unset MAKEFLAGS MFLAGS MAKELEVEL
 mkdir -p "$out" "$work"
 : > "$tsv"
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 msg() { echo "mk: crash: $*"; }
 fail() { printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$tsv"; echo "mk: crash: error: $1: $2" >&2; echo "crash: 0 passed, 1 failed"; exit 1; }
 
@@ -41,11 +43,8 @@ for i in a b; do
 		fail "disk images" "cannot write $work/disk-$i.img"
 done
 
-if "$repo/mk/kvm-usable.sh" && (exec 3<>/dev/kvm) 2>/dev/null; then
-	accel=kvm cpu=host
-else
-	accel=tcg cpu=max
-fi
+accel=$(qemu_accel "$repo")
+if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 
 # boot PHASE: one guest run
 boot() {
@@ -55,8 +54,7 @@ boot() {
 	install -m 755 "$repo/mk/crash/init" "$root/init"
 	printf "CRASH_PHASE=%s\nCRASH_DISKS='%s'\nCRASH_LIBPATH='%s'\nCRASH_OPTS='%s'\n" \
 		"$phase" "$disks" "$libpath" "$opts" > "$root/crash/conf"
-	(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc -R 0:0 --quiet) | gzip -n > "$work/$phase.cpio.gz" &&
+	pack_initramfs "$root" "$work/$phase.cpio.gz" &&
 		cat "$base" "$work/$phase.cpio.gz" > "$work/$phase-initrd.img" ||
 		fail "initramfs" "packing $root"
 	rm -rf "$root"
@@ -90,8 +88,7 @@ want=$(( 2 + 2 * 5 ))
 got=$(wc -l < "$tsv")
 [ "$got" = "$want" ] || printf 'FAIL\tcrash check\t%s results, expected %s (see %s)\n' \
 	"$got" "$want" "$out/crash-check.log" >> "$tsv"
-oops=$(grep -h -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|UBSAN:|KASAN:' \
-	"$out/crash-write.log" "$out/crash-check.log")
+oops=$(grep -h -m1 -E "$KERNEL_REPORTS" "$out/crash-write.log" "$out/crash-check.log")
 [ -z "$oops" ] || printf 'FAIL\tcrash kernel log clean\t%s\n' "$oops" >> "$tsv"
 np=$(grep -c '^PASS' "$tsv")
 nf=$(grep -c '^FAIL' "$tsv")

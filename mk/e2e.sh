@@ -71,6 +71,8 @@ if [ "${E2E_BUILD_ONLY:-0}" = 1 ]; then
 fi
 src=$repo/mk/e2e
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 
 mount_opts=${E2E_MOUNT_OPTS-buffered_iomap}
 configs=${E2E_CONFIGS:-4k-delalloc 4k-nodelalloc 1k-delalloc 1k-nodelalloc 4kbig-delalloc 4k-default}
@@ -241,12 +243,6 @@ fi
 # --- 2. initramfs --------------------------------------------------------------
 ti=$(date +%s)
 
-# pack DIR OUTPUT: a gzip'ed newc cpio archive of DIR, owned by root
-pack() {
-	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-		cpio --null -o -H newc -R 0:0 --quiet) | gzip -n -6 > "$2.tmp" &&
-		mv "$2.tmp" "$2"
-}
 
 # The base archive: binaries and libraries, rebuilt when one of them or
 # this script changes.
@@ -287,7 +283,7 @@ if [ ! -f "$base" ]; then
 	for a in $("$root/bin/busybox" --list-full); do
 		[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
 	done
-	pack "$root" "$base" || fail "initramfs" "cpio/gzip of $root failed"
+	pack_initramfs "$root" "$base" || fail "initramfs" "cpio/gzip of $root failed"
 	rm -rf "$root"
 fi
 
@@ -326,7 +322,7 @@ E2E_OPS_REFUSE='$ops_refuse'
 E2E_OPS_WORK='$ops_work'
 EOF
 initrd=$work/initrd.img
-if ! pack "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then
+if ! pack_initramfs "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then
 	fail "initramfs" "packing $root failed"
 fi
 rm -rf "$root"
@@ -426,7 +422,7 @@ else
 fi
 
 # Kernel warnings fail the run even when every step passed.
-oops=$(grep -m1 -E 'WARNING:|BUG:|Oops|Kernel panic|general protection fault|Call Trace:|INFO: task .* blocked|UBSAN:|KASAN:' "$log")
+oops=$(grep -m1 -E "$KERNEL_REPORTS" "$log")
 if [ -z "$oops" ] && ! grep -q '^# e2e guest:' "$log"; then
 	result SKIP "kernel log clean" "the guest did not start"
 elif [ -z "$oops" ]; then

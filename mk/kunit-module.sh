@@ -25,6 +25,8 @@ console=$out/kunit-module.ktap
 unset MAKEFLAGS MFLAGS MAKELEVEL
 mkdir -p "$out" "$work" "$kobj"
 rm -f "$out/kunit-module.json" "$console"
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 msg() { echo "mk: kunit module: $*"; }
 die() { echo "mk: kunit module: error: $*" >&2; exit 1; }
 
@@ -70,17 +72,12 @@ mkdir -p "$root"/{bin,proc,sys,dev}
 cp "$busybox" "$root/bin/busybox"
 install -m 755 "$repo/mk/kunit-module/init" "$root/init"
 cp "$ko" "$root/ext4-test.ko"
-(cd "$root" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
-	cpio --null -o -H newc -R 0:0 --quiet) | gzip -n > "$work/initrd.img" ||
-	die "packing the initramfs"
+pack_initramfs "$root" "$work/initrd.img" || die "packing the initramfs"
 rm -rf "$root"
 
 # --- run ----------------------------------------------------------------------
-if "$repo/mk/kvm-usable.sh" && (exec 3<>/dev/kvm) 2>/dev/null; then
-	accel=kvm cpu=host
-else
-	accel=tcg cpu=max
-fi
+accel=$(qemu_accel "$repo")
+if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 msg "booting with $accel; console: $console"
 start=$(date +%s)
 timeout -k 10 "${KUNIT_MODULE_TIMEOUT:-900}" qemu-system-x86_64 -accel "$accel" \
@@ -103,10 +100,9 @@ rc=0
 grep -q '^# kunit-module: insmod exit 0' "$console" || { echo "mk: kunit module: insmod failed" >&2; rc=1; }
 grep -q '^# kunit-module: rmmod exit 0' "$console" || { echo "mk: kunit module: rmmod failed" >&2; rc=1; }
 [ "$prc" = 0 ] || rc=1
-reports='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked)|Oops|general protection|Kernel panic|kernel BUG)[: ]|KASAN'
-if grep -Eq "$reports" "$console"; then
+if grep -Eq "$KERNEL_REPORTS" "$console"; then
 	echo "mk: kunit module: the kernel reported problems:" >&2
-	grep -En "$reports" "$console" | head -n 20 | sed 's/^/    /' >&2
+	grep -En "$KERNEL_REPORTS" "$console" | head -n 20 | sed 's/^/    /' >&2
 	rc=1
 fi
 msg "exit $rc; results in $out/kunit-module.{log,ktap,json}"

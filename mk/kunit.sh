@@ -24,6 +24,8 @@ arch=$3
 shift 3
 tree=$build/linux
 out=$build/results
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 name=kunit-$arch
 debug=()
 if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
@@ -57,10 +59,9 @@ start=$(date +%s)
 	tee "$out/$name.log"
 rc=${PIPESTATUS[0]}
 [ -f "$bdir/test.log" ] && cp "$bdir/test.log" "$out/$name.ktap"
-reports='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked|trying to register)|Oops|general protection|Kernel panic|kernel BUG)[: ]|KASAN'
-if [ -f "$out/$name.ktap" ] && grep -Eq "$reports" "$out/$name.ktap"; then
+if [ -f "$out/$name.ktap" ] && grep -Eq "$KERNEL_REPORTS" "$out/$name.ktap"; then
 	echo "mk: kunit $arch: the kernel reported problems during the run:" >&2
-	grep -En "$reports" "$out/$name.ktap" | head -n 20 | sed 's/^/    /' >&2
+	grep -En "$KERNEL_REPORTS" "$out/$name.ktap" | head -n 20 | sed 's/^/    /' >&2
 	rc=1
 	# Make the summary count it even if every case passed.
 	python3 - "$out/$name.json" <<'PY'
