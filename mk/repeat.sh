@@ -28,16 +28,12 @@ start=$(date +%s)
 for i in $(seq 1 "$n"); do
 	(cd "$tree" && python3 tools/testing/kunit/kunit.py exec \
 		--build_dir="$bdir" --json="$work/run-$i.json") > "$work/run-$i.log" 2>&1
-	python3 - "$work/run-$i.json" > "$work/run-$i.txt" <<'PY'
+	python3 - "$repo/mk" "$work/run-$i.json" > "$work/run-$i.txt" <<'PY'
 import json, sys
-def leaves(g, path):
-    name = path + [g["name"]] if g.get("name") else path
-    for c in g.get("test_cases", []):
-        yield ".".join(name + [c["name"]]), c["status"]
-    for s in g.get("sub_groups", []):
-        yield from leaves(s, name)
+sys.path.insert(0, sys.argv[1])
+from summary import leaves
 try:
-    d = json.load(open(sys.argv[1]))
+    d = json.load(open(sys.argv[2]))
 except (OSError, ValueError) as e:
     print("no results:", e)
     sys.exit(0)
