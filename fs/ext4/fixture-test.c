@@ -10,7 +10,9 @@
 
 #include <kunit/ramdisk.h>
 #include <kunit/test.h>
+#include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/completion.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/percpu_counter.h>
@@ -101,6 +103,190 @@ static void ramdisk_roundtrip_test(struct kunit *test)
 			break;
 		}
 	}
+}
+
+/* Completion of an asynchronous bio in ramdisk_rules_test. */
+struct rd_bio {
+	struct bio bio;
+	struct bio_vec bvec;
+	struct completion done;
+	blk_status_t status;
+};
+
+static void rd_bio_end(struct bio *bio)
+{
+	struct rd_bio *b = container_of(bio, struct rd_bio, bio);
+
+	b->status = bio->bi_status;
+	complete(&b->done);
+}
+
+static struct rd_bio *rd_bio_submit(struct kunit *test,
+				    struct block_device *bdev, blk_opf_t opf,
+				    sector_t sector, void *buf)
+{
+	struct rd_bio *b = kunit_kzalloc(test, sizeof(*b), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, b);
+	init_completion(&b->done);
+	bio_init(&b->bio, bdev, &b->bvec, 1, opf);
+	b->bio.bi_iter.bi_sector = sector;
+	bio_add_virt_nofail(&b->bio, buf, SECTOR_SIZE);
+	b->bio.bi_end_io = rd_bio_end;
+	submit_bio(&b->bio);
+	return b;
+}
+
+/*
+ * Rules: a write to a failing range fails exactly as often as the rule
+ * says and stores nothing, a read of a failing range gets the chosen
+ * status, held writes stay in flight (not completed, not stored) until
+ * completed with success (stored) or an error (not stored), counting rules
+ * count per range, the statistics add up, flushes and FUA reach the disk,
+ * and bad rules are refused without changing anything.
+ */
+static void ramdisk_rules_test(struct kunit *test)
+{
+	struct kunit_ramdisk_rule fail_w = {
+		.ops = KUNIT_RAMDISK_WRITE, .sector = 8, .nr_sectors = 8,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_MEDIUM,
+		.times = 2,
+	};
+	struct kunit_ramdisk_rule fail_r = {
+		.ops = KUNIT_RAMDISK_READ, .sector = 20, .nr_sectors = 1,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_IOERR,
+	};
+	struct kunit_ramdisk_rule hold = {
+		.ops = KUNIT_RAMDISK_WRITE, .sector = 30, .nr_sectors = 2,
+		.action = KUNIT_RAMDISK_HOLD,
+	};
+	struct kunit_ramdisk_rule count = {
+		.ops = KUNIT_RAMDISK_READ | KUNIT_RAMDISK_WRITE,
+		.sector = 0, .nr_sectors = 32, .action = KUNIT_RAMDISK_COUNT,
+	};
+	struct kunit_ramdisk_rule bad;
+	struct kunit_ramdisk_stats st;
+	struct block_device *bdev;
+	struct rd_bio *a, *b;
+	struct gendisk *disk;
+	struct file *file;
+	int id_w, id_r, id_h, id_c;
+	u8 *buf, *rbuf;
+
+	disk = kunit_ramdisk_create(test, 40);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, disk);
+	buf = kunit_kmalloc(test, SECTOR_SIZE, GFP_KERNEL);
+	rbuf = kunit_kmalloc(test, SECTOR_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL(test, rbuf);
+	file = bdev_file_open_by_dev(disk_devt(disk),
+				     BLK_OPEN_READ | BLK_OPEN_WRITE, NULL, NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	bdev = file_bdev(file);
+
+	/* Bad rules: refused, and no rule slot is taken. */
+	bad = fail_w;
+	bad.status = BLK_STS_OK;
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_add_rule(disk, &bad), -EINVAL);
+	bad = fail_w;
+	bad.nr_sectors = 33;
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_add_rule(disk, &bad), -EINVAL);
+	bad = fail_w;
+	bad.ops = 0;
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_add_rule(disk, &bad), -EINVAL);
+	bad = fail_w;
+	bad.nr_sectors = 0;
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_add_rule(disk, &bad), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_rule_hits(disk, 0), -ENOENT);
+
+	id_w = kunit_ramdisk_add_rule(disk, &fail_w);
+	id_r = kunit_ramdisk_add_rule(disk, &fail_r);
+	id_h = kunit_ramdisk_add_rule(disk, &hold);
+	id_c = kunit_ramdisk_add_rule(disk, &count);
+	KUNIT_ASSERT_GE(test, id_w, 0);
+	KUNIT_ASSERT_GE(test, id_r, 0);
+	KUNIT_ASSERT_GE(test, id_h, 0);
+	KUNIT_ASSERT_GE(test, id_c, 0);
+
+	/* Fails twice with the chosen status, then stores. */
+	memset(buf, 0x11, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 9, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), -ENODATA);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 15, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), -ENODATA);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_nr_pages(disk), 0);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 9, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_rule_hits(disk, id_w), 2);
+	/* Reads of the write rule's range are not affected. */
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 9, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_MEMEQ(test, rbuf, buf, SECTOR_SIZE);
+	/* Outside the range: fine; the read rule fails every time. */
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 19, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 20, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), -EIO);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 20, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), -EIO);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_remove_rule(disk, id_r), 2);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 20, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+
+	/* Held: in flight until completed; success stores, an error not. */
+	memset(buf, 0x22, SECTOR_SIZE);
+	a = rd_bio_submit(test, bdev, REQ_OP_WRITE, 30, buf);
+	b = rd_bio_submit(test, bdev, REQ_OP_WRITE | REQ_FUA, 31, buf);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_nr_held(disk), 2);
+	KUNIT_EXPECT_FALSE(test, completion_done(&a->done));
+	KUNIT_EXPECT_FALSE(test, completion_done(&b->done));
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 30, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(rbuf, 0, SECTOR_SIZE));
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_complete_held(disk, BLK_STS_OK), 2);
+	KUNIT_EXPECT_TRUE(test, completion_done(&a->done));
+	KUNIT_EXPECT_TRUE(test, completion_done(&b->done));
+	KUNIT_EXPECT_EQ(test, a->status, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 31, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_MEMEQ(test, rbuf, buf, SECTOR_SIZE);
+
+	memset(buf, 0x33, SECTOR_SIZE);
+	a = rd_bio_submit(test, bdev, REQ_OP_WRITE, 30, buf);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_complete_held(disk, BLK_STS_IOERR),
+			1);
+	KUNIT_EXPECT_EQ(test, a->status, BLK_STS_IOERR);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 30, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(rbuf, 0x22, SECTOR_SIZE));
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_remove_rule(disk, id_h), 3);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_nr_held(disk), 0);
+
+	/* A flush reaches the disk. */
+	KUNIT_EXPECT_EQ(test, blkdev_issue_flush(bdev), 0);
+
+	/*
+	 * The counting rule saw every bio of sectors 0-31: 3 + 1 writes at
+	 * 9 and 15, 1 read at 9, 1 + 2 + 1 reads at 19 and 20, 2 held
+	 * writes and 1 read, 1 read of 31, 1 held write and 1 read.
+	 */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_rule_hits(disk, id_c), 14);
+	kunit_ramdisk_get_stats(disk, &st);
+	KUNIT_EXPECT_EQ(test, st.writes, 6);
+	KUNIT_EXPECT_EQ(test, st.reads, 8);
+	KUNIT_EXPECT_EQ(test, st.read_sectors, 8);
+	KUNIT_EXPECT_EQ(test, st.written_sectors, 3);
+	KUNIT_EXPECT_EQ(test, st.failed, 5);
+	KUNIT_EXPECT_EQ(test, st.fua, 1);
+	KUNIT_EXPECT_EQ(test, st.flushes, 1);
+
+	/* Fill: direct, not counted. */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_fill(disk, 36, 5, 0xee), -EINVAL);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_fill(disk, 36, 4, 0xee), 0);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 39, rbuf, SECTOR_SIZE,
+					   REQ_OP_READ), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(rbuf, 0xee, SECTOR_SIZE));
+	fixture_fput_sync(file);
 }
 
 struct mount_case {
@@ -369,6 +555,7 @@ static void mount_bad_option_test(struct kunit *test)
 
 static struct kunit_case ext4_fixture_test_cases[] = {
 	KUNIT_CASE(ramdisk_roundtrip_test),
+	KUNIT_CASE(ramdisk_rules_test),
 	KUNIT_CASE_PARAM(mount_fresh_test, mount_gen_params),
 	KUNIT_CASE_PARAM(write_3000_bytes_test, write_gen_params),
 	KUNIT_CASE(user_buf_hole_test),

@@ -13,6 +13,17 @@
  * The contents live in an xarray of pages, allocated on first write; sectors
  * that were never written read back as zeroes. Pages are only freed when the
  * gendisk itself is released, so the I/O path needs no reference counting.
+ *
+ * A test can also make the disk misbehave, deterministically: a rule
+ * (kunit_ramdisk_add_rule()) matches reads and/or writes that touch a
+ * sector range and either only counts them, fails them with a chosen
+ * blk_status_t (once, N times, or until the rule is removed), or holds
+ * them in flight: submitted but neither stored nor completed until the
+ * test calls kunit_ramdisk_complete_held(), with success or an error.
+ * kunit_ramdisk_get_stats() tells what the disk saw (reads, writes,
+ * flushes, FUA writes, failures). The disk has a volatile write cache as
+ * far as the block layer is concerned, so flushes and FUA reach it and are
+ * counted; it has no cache of its own, every completed write is stored.
  */
 
 #include <kunit/ramdisk.h>
@@ -26,10 +37,25 @@
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
+struct kunit_ramdisk_slot {
+	struct kunit_ramdisk_rule rule;
+	unsigned int hits;
+	bool used;
+	bool active;
+};
+
 struct kunit_ramdisk {
 	struct xarray pages;
 	atomic_long_t nr_pages;
 	int id;
+	struct kunit *test;
+	/* Protects everything below. */
+	spinlock_t lock;
+	struct kunit_ramdisk_slot slots[KUNIT_RAMDISK_MAX_RULES];
+	struct bio_list held;
+	unsigned int nr_held;
+	bool held_cleanup;
+	struct kunit_ramdisk_stats stats;
 };
 
 static DEFINE_IDA(kunit_ramdisk_ida);
@@ -94,21 +120,71 @@ static blk_status_t kunit_ramdisk_do_bvec(struct kunit_ramdisk *rd,
 	return BLK_STS_OK;
 }
 
-static void kunit_ramdisk_submit_bio(struct bio *bio)
+/* Store or fetch the data of a read or write bio. */
+static blk_status_t kunit_ramdisk_do_bio(struct kunit_ramdisk *rd,
+					 struct bio *bio)
 {
-	struct kunit_ramdisk *rd = bio->bi_bdev->bd_disk->private_data;
 	sector_t sector = bio->bi_iter.bi_sector;
+	bool write = op_is_write(bio_op(bio));
 	blk_status_t status = BLK_STS_OK;
 	struct bvec_iter iter;
 	struct bio_vec bv;
-	bool write;
+
+	bio_for_each_segment(bv, bio, iter) {
+		status = kunit_ramdisk_do_bvec(rd, &bv, sector, write);
+		if (status)
+			break;
+		sector += bv.bv_len >> SECTOR_SHIFT;
+	}
+	return status;
+}
+
+/*
+ * Apply the rules to a read or write bio: every active rule that matches
+ * counts it, and the first active failing or holding rule decides what
+ * happens to it. Called with rd->lock held.
+ */
+static enum kunit_ramdisk_action
+kunit_ramdisk_match(struct kunit_ramdisk *rd, struct bio *bio,
+		    blk_status_t *status)
+{
+	unsigned int op = op_is_write(bio_op(bio)) ? KUNIT_RAMDISK_WRITE :
+						      KUNIT_RAMDISK_READ;
+	sector_t start = bio->bi_iter.bi_sector;
+	sector_t end = bio_end_sector(bio);
+	enum kunit_ramdisk_action action = KUNIT_RAMDISK_COUNT;
+	int i;
+
+	for (i = 0; i < KUNIT_RAMDISK_MAX_RULES; i++) {
+		struct kunit_ramdisk_slot *slot = &rd->slots[i];
+		const struct kunit_ramdisk_rule *r = &slot->rule;
+
+		if (!slot->active || !(r->ops & op) ||
+		    end <= r->sector || start >= r->sector + r->nr_sectors)
+			continue;
+		slot->hits++;
+		if (r->action == KUNIT_RAMDISK_COUNT ||
+		    action != KUNIT_RAMDISK_COUNT)
+			continue;
+		action = r->action;
+		*status = r->status;
+		if (r->times && slot->hits >= r->times)
+			slot->active = false;
+	}
+	return action;
+}
+
+static void kunit_ramdisk_submit_bio(struct bio *bio)
+{
+	struct kunit_ramdisk *rd = bio->bi_bdev->bd_disk->private_data;
+	enum kunit_ramdisk_action action = KUNIT_RAMDISK_COUNT;
+	blk_status_t status = BLK_STS_OK;
+	unsigned long flags;
 
 	switch (bio_op(bio)) {
 	case REQ_OP_READ:
-		write = false;
-		break;
 	case REQ_OP_WRITE:
-		write = true;
+	case REQ_OP_FLUSH:
 		break;
 	default:
 		bio->bi_status = BLK_STS_NOTSUPP;
@@ -116,11 +192,35 @@ static void kunit_ramdisk_submit_bio(struct bio *bio)
 		return;
 	}
 
-	bio_for_each_segment(bv, bio, iter) {
-		status = kunit_ramdisk_do_bvec(rd, &bv, sector, write);
-		if (status)
-			break;
-		sector += bv.bv_len >> SECTOR_SHIFT;
+	spin_lock_irqsave(&rd->lock, flags);
+	if (bio->bi_opf & REQ_PREFLUSH || bio_op(bio) == REQ_OP_FLUSH)
+		rd->stats.flushes++;
+	if (bio_op(bio) == REQ_OP_READ) {
+		rd->stats.reads++;
+		rd->stats.read_sectors += bio_sectors(bio);
+	} else if (bio_op(bio) == REQ_OP_WRITE && bio_sectors(bio)) {
+		rd->stats.writes++;
+		if (bio->bi_opf & REQ_FUA)
+			rd->stats.fua++;
+	}
+	if (bio_sectors(bio))
+		action = kunit_ramdisk_match(rd, bio, &status);
+	if (action == KUNIT_RAMDISK_FAIL)
+		rd->stats.failed++;
+	if (action == KUNIT_RAMDISK_HOLD) {
+		bio_list_add(&rd->held, bio);
+		rd->nr_held++;
+		spin_unlock_irqrestore(&rd->lock, flags);
+		return;
+	}
+	spin_unlock_irqrestore(&rd->lock, flags);
+
+	if (action != KUNIT_RAMDISK_FAIL && bio_sectors(bio))
+		status = kunit_ramdisk_do_bio(rd, bio);
+	if (!status && bio_op(bio) == REQ_OP_WRITE) {
+		spin_lock_irqsave(&rd->lock, flags);
+		rd->stats.written_sectors += bio_sectors(bio);
+		spin_unlock_irqrestore(&rd->lock, flags);
 	}
 	bio->bi_status = status;
 	bio_endio(bio);
@@ -149,6 +249,8 @@ static void kunit_ramdisk_remove(void *data)
 {
 	struct gendisk *disk = data;
 
+	/* Nothing may be left in flight when the disk goes away. */
+	kunit_ramdisk_complete_held(disk, BLK_STS_IOERR);
 	del_gendisk(disk);
 	put_disk(disk);
 }
@@ -160,8 +262,9 @@ static void kunit_ramdisk_remove(void *data)
  *
  * Creates and registers a zero-filled, page-backed disk named
  * "kunitram<N>" with a dynamically allocated dev_t (disk_devt() of the
- * result). It has no partitions, no volatile write cache and supports only
- * reads and writes. Open it with bdev_file_open_by_dev(); no device node is
+ * result). It has no partitions and supports reads, writes and flushes;
+ * it tells the block layer it has a volatile write cache and FUA so that
+ * flushes and FUA writes reach it and are counted. Open it with bdev_file_open_by_dev(); no device node is
  * needed. The disk is deleted by a KUnit cleanup action when @test ends; its
  * memory is freed when the last reference to it is dropped, so everything
  * that opened it must have closed it (or be about to) by then.
@@ -173,7 +276,8 @@ static void kunit_ramdisk_remove(void *data)
 struct gendisk *kunit_ramdisk_create(struct kunit *test, sector_t nr_sectors)
 {
 	struct queue_limits lim = {
-		.features	= BLK_FEAT_SYNCHRONOUS,
+		.features	= BLK_FEAT_SYNCHRONOUS | BLK_FEAT_WRITE_CACHE |
+				  BLK_FEAT_FUA,
 	};
 	struct kunit_ramdisk *rd;
 	struct gendisk *disk;
@@ -186,6 +290,9 @@ struct gendisk *kunit_ramdisk_create(struct kunit *test, sector_t nr_sectors)
 	if (!rd)
 		return ERR_PTR(-ENOMEM);
 	xa_init(&rd->pages);
+	spin_lock_init(&rd->lock);
+	bio_list_init(&rd->held);
+	rd->test = test;
 	rd->id = ida_alloc(&kunit_ramdisk_ida, GFP_KERNEL);
 	if (rd->id < 0) {
 		err = rd->id;
@@ -240,3 +347,266 @@ unsigned long kunit_ramdisk_nr_pages(struct gendisk *disk)
 	return atomic_long_read(&rd->nr_pages);
 }
 EXPORT_SYMBOL_GPL(kunit_ramdisk_nr_pages);
+
+/**
+ * kunit_ramdisk_fill() - Fill a sector range of a ramdisk with a byte.
+ * @disk: A disk returned by kunit_ramdisk_create().
+ * @sector: First sector.
+ * @nr_sectors: Number of sectors.
+ * @byte: The value every byte of the range gets.
+ *
+ * Writes the backing pages directly, bypassing the block layer, the rules
+ * and the statistics, as if the disk had come with that content: e.g. a
+ * pattern in the free space of a file system, so that a test can tell
+ * stale blocks from zeroes. Nothing that caches the disk's content (the
+ * block device's page cache, a file system's buffers) sees the change.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, -EINVAL for a range beyond the disk, or -ENOMEM.
+ */
+int kunit_ramdisk_fill(struct gendisk *disk, sector_t sector,
+		       sector_t nr_sectors, u8 byte)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	sector_t end = sector + nr_sectors;
+
+	if (end < sector || end > get_capacity(disk))
+		return -EINVAL;
+	while (sector < end) {
+		unsigned int off = (sector & (PAGE_SECTORS - 1)) << SECTOR_SHIFT;
+		unsigned int len = min_t(sector_t, PAGE_SIZE - off,
+					 (end - sector) << SECTOR_SHIFT);
+		struct page *page = kunit_ramdisk_page(rd, sector, true);
+
+		if (!page)
+			return -ENOMEM;
+		memset_page(page, off, byte, len);
+		sector += len >> SECTOR_SHIFT;
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_fill);
+
+static void kunit_ramdisk_release_held(void *data)
+{
+	kunit_ramdisk_complete_held(data, BLK_STS_IOERR);
+}
+
+/**
+ * kunit_ramdisk_add_rule() - Make a ramdisk count, fail or hold some I/O.
+ * @disk: A disk returned by kunit_ramdisk_create().
+ * @rule: What to match and what to do; copied.
+ *
+ * From now on every read or write bio (as @rule->ops says) that touches
+ * at least one sector of [@rule->sector, @rule->sector + @rule->nr_sectors)
+ * is counted by the rule (kunit_ramdisk_rule_hits()). A
+ * %KUNIT_RAMDISK_FAIL rule completes it with @rule->status without
+ * storing or reading any data; a %KUNIT_RAMDISK_HOLD rule keeps it in
+ * flight until kunit_ramdisk_complete_held(). A rule with @rule->times
+ * set stops failing or holding (and counting) after that many bios; with
+ * 0 it stays until kunit_ramdisk_remove_rule(). When several failing or
+ * holding rules match, the one added first decides. Flushes without data
+ * match no rule.
+ *
+ * Held bios are completed with BLK_STS_IOERR by a cleanup action that
+ * runs before those registered earlier, e.g. before the unmount of a file
+ * system mounted before the rule was added, and when the disk is deleted.
+ *
+ * Context: Process context; may sleep.
+ * Return: The rule's id (>= 0), -EINVAL for a rule that matches nothing,
+ * a range beyond the disk, a failing rule with BLK_STS_OK, or -ENOSPC
+ * when %KUNIT_RAMDISK_MAX_RULES rules exist.
+ */
+int kunit_ramdisk_add_rule(struct gendisk *disk,
+			   const struct kunit_ramdisk_rule *rule)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	sector_t end = rule->sector + rule->nr_sectors;
+	unsigned long flags;
+	int i, err;
+
+	if (!(rule->ops & (KUNIT_RAMDISK_READ | KUNIT_RAMDISK_WRITE)) ||
+	    rule->ops & ~(KUNIT_RAMDISK_READ | KUNIT_RAMDISK_WRITE) ||
+	    !rule->nr_sectors || end < rule->sector ||
+	    end > get_capacity(disk))
+		return -EINVAL;
+	switch (rule->action) {
+	case KUNIT_RAMDISK_COUNT:
+		break;
+	case KUNIT_RAMDISK_FAIL:
+		if (rule->status == BLK_STS_OK)
+			return -EINVAL;
+		break;
+	case KUNIT_RAMDISK_HOLD:
+		if (rd->held_cleanup)
+			break;
+		err = kunit_add_action_or_reset(rd->test,
+						kunit_ramdisk_release_held,
+						disk);
+		if (err)
+			return err;
+		rd->held_cleanup = true;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	spin_lock_irqsave(&rd->lock, flags);
+	for (i = 0; i < KUNIT_RAMDISK_MAX_RULES; i++) {
+		struct kunit_ramdisk_slot *slot = &rd->slots[i];
+
+		if (slot->used)
+			continue;
+		slot->rule = *rule;
+		slot->hits = 0;
+		slot->used = true;
+		slot->active = true;
+		break;
+	}
+	spin_unlock_irqrestore(&rd->lock, flags);
+	return i < KUNIT_RAMDISK_MAX_RULES ? i : -ENOSPC;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_add_rule);
+
+static struct kunit_ramdisk_slot *kunit_ramdisk_slot(struct kunit_ramdisk *rd,
+						     int id)
+{
+	if (id < 0 || id >= KUNIT_RAMDISK_MAX_RULES || !rd->slots[id].used)
+		return NULL;
+	return &rd->slots[id];
+}
+
+/**
+ * kunit_ramdisk_remove_rule() - Remove a rule.
+ * @disk: The disk.
+ * @id: What kunit_ramdisk_add_rule() returned.
+ *
+ * Bios the rule holds stay held.
+ *
+ * Return: The number of bios the rule matched, or -ENOENT.
+ */
+int kunit_ramdisk_remove_rule(struct gendisk *disk, int id)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	struct kunit_ramdisk_slot *slot;
+	unsigned long flags;
+	int ret = -ENOENT;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	slot = kunit_ramdisk_slot(rd, id);
+	if (slot) {
+		ret = slot->hits;
+		memset(slot, 0, sizeof(*slot));
+	}
+	spin_unlock_irqrestore(&rd->lock, flags);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_remove_rule);
+
+/**
+ * kunit_ramdisk_rule_hits() - How many bios a rule matched.
+ * @disk: The disk.
+ * @id: What kunit_ramdisk_add_rule() returned.
+ *
+ * Return: The count, or -ENOENT.
+ */
+int kunit_ramdisk_rule_hits(struct gendisk *disk, int id)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	struct kunit_ramdisk_slot *slot;
+	unsigned long flags;
+	int ret = -ENOENT;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	slot = kunit_ramdisk_slot(rd, id);
+	if (slot)
+		ret = slot->hits;
+	spin_unlock_irqrestore(&rd->lock, flags);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_rule_hits);
+
+/**
+ * kunit_ramdisk_nr_held() - Number of bios held in flight.
+ * @disk: The disk.
+ *
+ * Return: The number of bios held by %KUNIT_RAMDISK_HOLD rules and not
+ * completed yet.
+ */
+unsigned int kunit_ramdisk_nr_held(struct gendisk *disk)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	unsigned long flags;
+	unsigned int n;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	n = rd->nr_held;
+	spin_unlock_irqrestore(&rd->lock, flags);
+	return n;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_nr_held);
+
+/**
+ * kunit_ramdisk_complete_held() - Complete the bios held in flight.
+ * @disk: The disk.
+ * @status: BLK_STS_OK to carry them out (writes are stored, reads filled)
+ *	and complete them, or an error to complete them with, touching no
+ *	data.
+ *
+ * Bios are completed in the order they were submitted, from the caller's
+ * context; their ->bi_end_io runs before this returns (what it defers to
+ * a workqueue may still be pending).
+ *
+ * Context: Process context; may sleep.
+ * Return: The number of bios completed.
+ */
+unsigned int kunit_ramdisk_complete_held(struct gendisk *disk,
+					 blk_status_t status)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	unsigned int n = 0;
+	struct bio_list list;
+	unsigned long flags;
+	struct bio *bio;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	list = rd->held;
+	bio_list_init(&rd->held);
+	rd->nr_held = 0;
+	spin_unlock_irqrestore(&rd->lock, flags);
+
+	while ((bio = bio_list_pop(&list))) {
+		blk_status_t ret = status;
+
+		if (ret == BLK_STS_OK)
+			ret = kunit_ramdisk_do_bio(rd, bio);
+		spin_lock_irqsave(&rd->lock, flags);
+		if (ret)
+			rd->stats.failed++;
+		else if (op_is_write(bio_op(bio)))
+			rd->stats.written_sectors += bio_sectors(bio);
+		spin_unlock_irqrestore(&rd->lock, flags);
+		bio->bi_status = ret;
+		bio_endio(bio);
+		n++;
+	}
+	return n;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_complete_held);
+
+/**
+ * kunit_ramdisk_get_stats() - What a ramdisk has seen so far.
+ * @disk: The disk.
+ * @stats: Filled in.
+ */
+void kunit_ramdisk_get_stats(struct gendisk *disk,
+			     struct kunit_ramdisk_stats *stats)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	unsigned long flags;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	*stats = rd->stats;
+	spin_unlock_irqrestore(&rd->lock, flags);
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_get_stats);
