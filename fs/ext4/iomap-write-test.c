@@ -33,6 +33,7 @@
  * a transaction that has not committed yet) and through a static stub.
  */
 
+#include <kunit/ramdisk.h>
 #include <kunit/static_stub.h>
 #include <kunit/test-bug.h>
 #include <kunit/test.h>
@@ -47,6 +48,7 @@
 #include <linux/uio.h>
 
 #include "ext4.h"
+#include "ext4_extents.h"
 #include "kunit-fixture.h"
 
 /* File systems, all mounted with buffered_iomap. */
@@ -1507,6 +1509,269 @@ static void bad_row_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * Writeback past ->iomap_end: the disk fails or holds the data writes.
+ *
+ * The free space of the file system is filled with STALE before the case
+ * writes anything, so a block that reaches a reader without its data
+ * having been written shows up. The disk rules of kunit/ramdisk.h fail or
+ * hold every write from the first block mkfs left free to the end of the
+ * disk: only file data goes there on these file systems (no journal,
+ * extents in the inode).
+ */
+#define STALE	0xee
+
+static void iw_fill_stale(struct iw_ctx *c)
+{
+	const struct ext4_kunit_fs *fs = c->fs;
+	unsigned int spb = fs->sb->s_blocksize >> SECTOR_SHIFT;
+	sector_t first = fs->layout.first_free_block * spb;
+
+	KUNIT_ASSERT_EQ(c->test, kunit_ramdisk_fill(fs->disk, first,
+			get_capacity(fs->disk) - first, STALE), 0);
+}
+
+static int iw_data_rule(struct iw_ctx *c, enum kunit_ramdisk_action action,
+			blk_status_t status)
+{
+	const struct ext4_kunit_fs *fs = c->fs;
+	unsigned int spb = fs->sb->s_blocksize >> SECTOR_SHIFT;
+	struct kunit_ramdisk_rule rule = {
+		.ops = KUNIT_RAMDISK_WRITE,
+		.sector = fs->layout.first_free_block * spb,
+		.action = action,
+		.status = status,
+	};
+	int id;
+
+	rule.nr_sectors = get_capacity(fs->disk) - rule.sector;
+	id = kunit_ramdisk_add_rule(fs->disk, &rule);
+	KUNIT_ASSERT_GE_MSG(c->test, id, 0, "disk rule");
+	return id;
+}
+
+/*
+ * The extents of the inode's extent tree (its root in the inode, depth 0
+ * for every file here), as struct iw_es with UW for unwritten and WR for
+ * written ones, compared with @expected (ending at an entry with no
+ * status).
+ */
+static void iw_check_disk_extents(struct iw_ctx *c, const char *when,
+				  const struct iw_es *expected)
+{
+	struct ext4_inode_info *ei = EXT4_I(c->inode);
+	struct kunit *test = c->test;
+	struct ext4_extent_header *eh;
+	struct ext4_extent *ex;
+	int i, n, k = 0;
+
+	down_read(&ei->i_data_sem);
+	eh = (struct ext4_extent_header *)ei->i_data;
+	KUNIT_ASSERT_EQ_MSG(test, le16_to_cpu(eh->eh_depth), 0,
+			    "%s: extent tree depth", when);
+	n = le16_to_cpu(eh->eh_entries);
+	ex = EXT_FIRST_EXTENT(eh);
+	for (i = 0; expected[i].status; i++) {
+		unsigned int status;
+
+		if (expected[i].status == EXTENT_STATUS_HOLE)
+			continue;
+		if (k == n) {
+			KUNIT_FAIL(test, "%s: on-disk extent %d: expected [%u, +%u) %s, found none",
+				   when, k, expected[i].lblk, expected[i].len,
+				   ext4_kunit_es_status_name(expected[i].status));
+			k++;
+			continue;
+		}
+		status = ext4_ext_is_unwritten(ex) ? EXTENT_STATUS_UNWRITTEN :
+						     EXTENT_STATUS_WRITTEN;
+		KUNIT_EXPECT_TRUE_MSG(test,
+			le32_to_cpu(ex->ee_block) == expected[i].lblk &&
+			ext4_ext_get_actual_len(ex) == expected[i].len &&
+			status == expected[i].status,
+			"%s: on-disk extent %d: expected [%u, +%u) %s, found [%u, +%u) %s",
+			when, k, expected[i].lblk, expected[i].len,
+			ext4_kunit_es_status_name(expected[i].status),
+			le32_to_cpu(ex->ee_block), ext4_ext_get_actual_len(ex),
+			ext4_kunit_es_status_name(status));
+		ex++;
+		k++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, n, k, "%s: number of on-disk extents", when);
+	up_read(&ei->i_data_sem);
+}
+
+/*
+ * Drop the clean page cache of the file and read it back: bytes below
+ * @data_end must be @data, the rest up to i_size zeros; never STALE.
+ */
+static void iw_check_read_back(struct iw_ctx *c, const char *when,
+			       loff_t data_start, loff_t data_end, u8 data)
+{
+	struct kunit *test = c->test;
+	loff_t size = i_size_read(c->inode), pos = 0, i;
+	u8 *buf;
+
+	invalidate_mapping_pages(c->inode->i_mapping, 0, -1);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_mapping->nrpages, 0,
+			    "%s: page cache not dropped", when);
+	buf = kunit_kzalloc(test, size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, size, &pos), size);
+	for (i = 0; i < size; i++) {
+		u8 want = i >= data_start && i < data_end ? data : 0;
+
+		if (buf[i] != want) {
+			KUNIT_FAIL(test, "%s: byte %lld reads %#x%s, expected %#x",
+				   when, i, buf[i],
+				   buf[i] == STALE ? " (stale)" : "", want);
+			break;
+		}
+	}
+	kunit_kfree(test, buf);
+}
+
+/*
+ * A write error in writeback: the data was written into the page cache
+ * (on delalloc mounts, writeback allocated its blocks, unwritten) and the
+ * disk fails the write. Nothing may be converted and i_disksize may not
+ * move, so that the blocks never read back as what the disk holds there;
+ * fsync reports -EIO once on the file, then 0 (errseq); after the page
+ * cache is dropped the range reads zeros, and after truncating to zero
+ * every counter is at its baseline.
+ */
+struct wberr_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	loff_t falloc_len;
+	loff_t pos, len;
+	/* After the failed fsync. */
+	struct iw_es es[IW_MAX_ES];
+	s64 free;
+};
+
+static const struct wberr_row wberr_rows[] = {
+	{ "1k da: delalloc", &fs_1k, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, -3 },
+	{ "1k nd: unwritten", &fs_1k_nd, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, -3 },
+	{ "1k da: into fallocated", &fs_1k, KB(4), KB(1), KB(2),
+	  { UW(0, 4), HO(4, END) }, 0 },
+	{ "4k da: delalloc", &fs_4k, 0, 0, KB(8),
+	  { UW(0, 2), HO(2, END) }, -2 },
+	{ "4k nd: unwritten", &fs_4k_nd, 0, 0, KB(8),
+	  { UW(0, 2), HO(2, END) }, -2 },
+	{ "1k bigalloc da: delalloc", &fs_1k_big, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, -1 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(wberr_rows, wberr_rows, desc);
+
+static void wb_error_test(struct kunit *test)
+{
+	const struct wberr_row *r = test->param_value;
+	struct iw_state st = { .es = r->es, .free = r->free };
+	struct iw_ctx *c;
+	int id;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_fill_stale(c);
+	iw_start(c, &(struct iw_start){ .falloc_len = r->falloc_len });
+	st.disksize = EXT4_I(c->inode)->i_disksize;
+	iw_write(test, c->file, r->pos, r->len);
+	st.size = i_size_read(c->inode);
+
+	id = iw_data_rule(c, KUNIT_RAMDISK_FAIL, BLK_STS_IOERR);
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), -EIO,
+			    "fsync with the data write failing");
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_rule_hits(c->fs->disk, id), 0,
+			    "data writes failed");
+	iw_check(c, "after the failed fsync", &st);
+	iw_check_disk_extents(c, "after the failed fsync", r->es);
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0,
+			    "second fsync: the error is reported once");
+	kunit_ramdisk_remove_rule(c->fs->disk, id);
+
+	iw_check_read_back(c, "after the failed fsync", 0, 0, 0);
+	iw_cleanup_check(c);
+}
+
+/*
+ * The data write held in flight by the disk: writeback allocated the
+ * blocks unwritten (in the extent status tree and on disk) and i_disksize
+ * has not moved. Completing the write converts exactly the range written
+ * back and moves i_disksize to the end of the data, not beyond i_size.
+ */
+struct inflight_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	int falloc_mode;
+	loff_t falloc_len;
+	loff_t pos, len;
+	/* While the write is in flight, and after it completed. */
+	struct iw_es held[IW_MAX_ES];
+	struct iw_es done[IW_MAX_ES];
+	s64 free;
+};
+
+static const struct inflight_row inflight_rows[] = {
+	{ "1k da: 3000 bytes", &fs_1k, 0, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, { WR(0, 3), HO(3, END) }, -3 },
+	{ "1k nd: 3000 bytes", &fs_1k_nd, 0, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, { WR(0, 3), HO(3, END) }, -3 },
+	{ "4k da: 5000 bytes", &fs_4k, 0, 0, 0, 5000,
+	  { UW(0, 2), HO(2, END) }, { WR(0, 2), HO(2, END) }, -2 },
+	{ "1k da: 1600 bytes into 8 preallocated beyond EOF", &fs_1k,
+	  FALLOC_FL_KEEP_SIZE, KB(8), 2000, 1600,
+	  { UW(0, 8), HO(8, END) }, { UW(0, 1), WR(1, 3), UW(4, 4), HO(8, END) },
+	  -8 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(inflight_rows, inflight_rows, desc);
+
+static void wb_inflight_test(struct kunit *test)
+{
+	const struct inflight_row *r = test->param_value;
+	struct iw_state st = { .es = r->held, .free = r->free };
+	struct address_space *mapping;
+	struct folio *folio;
+	struct iw_ctx *c;
+
+	c = iw_setup(test, r->fs, "file");
+	mapping = c->inode->i_mapping;
+	iw_fill_stale(c);
+	iw_start(c, &(struct iw_start){});
+	if (r->falloc_len)
+		KUNIT_ASSERT_EQ(test, vfs_fallocate(c->file, r->falloc_mode, 0,
+						    r->falloc_len), 0);
+	iw_write(test, c->file, r->pos, r->len);
+	st.size = i_size_read(c->inode);
+	KUNIT_ASSERT_EQ(test, st.size, r->pos + r->len);
+
+	iw_data_rule(c, KUNIT_RAMDISK_HOLD, BLK_STS_OK);
+	KUNIT_ASSERT_EQ(test, filemap_fdatawrite(mapping), 0);
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_nr_held(c->fs->disk), 0,
+			    "data writes in flight");
+	iw_check(c, "data write in flight", &st);
+	iw_check_disk_extents(c, "data write in flight", r->held);
+	folio = filemap_get_folio(mapping, r->pos >> PAGE_SHIFT);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+	KUNIT_EXPECT_TRUE_MSG(test, folio_test_writeback(folio),
+			      "folio under writeback");
+	folio_put(folio);
+
+	KUNIT_EXPECT_GT(test, kunit_ramdisk_complete_held(c->fs->disk,
+							  BLK_STS_OK), 0);
+	KUNIT_EXPECT_EQ(test, filemap_fdatawait(mapping), 0);
+	st.es = r->done;
+	st.disksize = st.size;
+	iw_check(c, "data write completed", &st);
+	iw_check_disk_extents(c, "data write completed", r->done);
+	iw_check_read_back(c, "data write completed", r->pos, r->pos + r->len,
+			   0x5a);
+	iw_cleanup_check(c);
+}
+
 static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
 	KUNIT_CASE_PARAM(mmap_write_test, mmap_rows_gen_params),
@@ -1517,6 +1782,8 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE(enospc_retry_commit_test),
 	KUNIT_CASE(nonda_switch_test),
 	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
+	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
+	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
 	{}
 };
 
