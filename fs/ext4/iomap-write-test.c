@@ -515,11 +515,14 @@ struct write_row {
 	bool new;
 	loff_t map_pos, map_len;
 	ssize_t ret;
-	/* After the write; i_disksize is still what it was before. */
+	/*
+	 * After the write; i_disksize is still what it was before unless
+	 * @disksize is set.
+	 */
 	struct iw_es es[IW_MAX_ES];
 	unsigned int reserved;
 	s64 dirty, free;
-	loff_t size;
+	loff_t size, disksize;
 	unsigned long pages;
 	/* After fsync; reservations without page cache stay. */
 	struct iw_es synced[IW_MAX_ES];
@@ -746,11 +749,24 @@ static const struct write_row write_rows[] = {
 	  0, KB(4), 0, .user = true, .ret = -EFAULT,
 	  .es = { HO(4, END) },
 	  .synced = { HO(4, END) } },
+	/*
+	 * Without delalloc, the blocks allocated beyond the new EOF by a
+	 * short extending write are truncated again; truncating zeroes the
+	 * rest of the EOF block and writes it back first, which converts
+	 * the blocks and moves i_disksize.
+	 */
 	{ "user, 1k nd: 1500 of 4096 bytes readable", &fs_1k_nd, {},
 	  0, KB(4), 1500, .user = true, .ret = 1500,
-	  .es = { UW(0, 4), HO(4, END) }, .free = -4, .size = 1500,
-	  .pages = PG(0),
-	  .synced = { WR(0, 2), UW(2, 2), HO(4, END) }, .synced_free = -4 },
+	  .es = { WR(0, 2) }, .free = -2, .size = 1500, .disksize = 1500,
+	  .synced = { WR(0, 2) }, .synced_free = -2 },
+	{ "user, 1k nd: nothing readable", &fs_1k_nd, {},
+	  0, KB(4), 0, .user = true, .ret = -EFAULT,
+	  .es = {}, .synced = {} },
+	{ "user, 1k nd: 100 bytes at 5000, after 1000 written", &fs_1k_nd,
+	  { 0, 1000 }, 5000, KB(4), 100, .user = true, .ret = 100,
+	  .es = { WR(0, 1), HO(1, 3), WR(4, 1) }, .free = -1, .size = 5100,
+	  .disksize = 5100,
+	  .synced = { WR(0, 1), HO(1, 3), WR(4, 1) }, .synced_free = -1 },
 	{ "user, 4k bigalloc: 100 of 8192 bytes at 4096", &fs_4k_big, {},
 	  KB(4), KB(8), 100, .user = true, .ret = 100,
 	  .es = { HO(0, 1), DA(1, 1), HO(3, END) }, .reserved = 1, .dirty = 1,
@@ -773,7 +789,7 @@ static void write_row_test(struct kunit *test)
 
 	c = iw_setup(test, r->fs, "file");
 	iw_start(c, &r->start);
-	st.disksize = EXT4_I(c->inode)->i_disksize;
+	st.disksize = r->disksize ?: EXT4_I(c->inode)->i_disksize;
 
 	if (r->user) {
 		char __user *ubuf;
@@ -940,10 +956,16 @@ static const struct falloc_row falloc_rows[] = {
 	 * ext4_update_disksize_before_punch() moves i_disksize to the end of
 	 * the range (capped at i_size) before anything is removed.
 	 */
+	/*
+	 * The folios that the range covers in part are written back (which
+	 * allocates the delalloc and moves i_disksize) before the extents
+	 * are removed, and are clean afterwards: writeback cannot map them
+	 * while the punch frees their blocks.
+	 */
 	{ "1k da: punch 1500..5000 of 8 dirty blocks", &fs_1k,
 	  { .dirty_len = KB(8) }, PUNCH, 1500, 3500,
-	  .es = { DA(0, 2), HO(2, 2), DA(4, 4), HO(8, END) }, .reserved = 6,
-	  .dirty = -2, .disksize = 5000, .pages = PG(0) | PG(1),
+	  .es = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
+	  .dirty = -8, .free = -6, .disksize = KB(8),
 	  .synced = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
 	  .synced_free = -6 },
 	/*
@@ -954,7 +976,7 @@ static const struct falloc_row falloc_rows[] = {
 	{ "1k nd: punch 1500..5000 of 8 dirty blocks", &fs_1k_nd,
 	  { .dirty_len = KB(8) }, PUNCH, 1500, 3500,
 	  .es = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) }, .free = 2,
-	  .disksize = KB(8), .pages = PG(0) | PG(1),
+	  .disksize = KB(8),
 	  .synced = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
 	  .synced_free = 2 },
 	{ "4k da: punch a whole dirty block", &fs_4k,
@@ -1221,8 +1243,14 @@ static const struct enospc_row enospc_rows[] = {
 	{ "da: 3 clusters left, 3 asked", &fs_1k, 3,
 	  .type = IOMAP_DELALLOC, .map_len = KB(3),
 	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3 },
-	{ "da: 2 clusters left, 3 asked", &fs_1k, 2, .ret = -ENOSPC,
-	  .es = { HO(0, END) } },
+	/*
+	 * What does not fit as a whole is reserved in smaller parts, down to
+	 * a block: the write copies what fits (3 -> 1 block here; iomap maps
+	 * the rest again, see enospc_short_write_test).
+	 */
+	{ "da: 2 clusters left, 3 asked", &fs_1k, 2,
+	  .type = IOMAP_DELALLOC, .map_len = KB(1),
+	  .es = { DA(0, 1), HO(1, END) }, .reserved = 1, .dirty = 1 },
 	{ "da: full, no journal to wait for", &fs_1k, 0, .ret = -ENOSPC,
 	  .es = { HO(0, END) } },
 	{ "da: full, journal, nothing being freed", &fs_1k_jnl, 0,
@@ -1231,7 +1259,8 @@ static const struct enospc_row enospc_rows[] = {
 	  .retry_calls = 1, .type = IOMAP_DELALLOC, .map_len = KB(3),
 	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3 },
 	{ "da: full, retry frees 2", &fs_1k, 0, true, 2,
-	  .ret = -ENOSPC, .retry_calls = 2, .es = { HO(0, END) } },
+	  .retry_calls = 2, .type = IOMAP_DELALLOC, .map_len = KB(1),
+	  .es = { DA(0, 1), HO(1, END) }, .reserved = 1, .dirty = 1 },
 	{ "nd: 3 clusters left, 3 asked", &fs_1k_nd, 3,
 	  .type = IOMAP_UNWRITTEN, .map_len = KB(3),
 	  .es = { UW(0, 3), HO(3, END) }, .free = -3 },
@@ -1772,6 +1801,86 @@ static void wb_inflight_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * A write larger than the free space copies what fits and returns that
+ * short count, as on the buffer_head path: through the delalloc ops
+ * directly (the reservation of a hole is made in smaller parts when it
+ * does not fit as a whole) and through ->write_iter (which near full may
+ * also switch to allocating without delalloc). @headroom clusters are
+ * free; the write asks for 3 clusters more.
+ */
+struct short_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	s64 headroom;
+	bool write_iter;
+};
+
+static const struct short_row short_rows[] = {
+	{ "1k da ops: 5 clusters free, 8 asked", &fs_1k, 5 },
+	{ "1k write(2): 5 clusters free, 8 asked", &fs_1k, 5, true },
+	{ "1k nd write(2): 5 clusters free, 8 asked", &fs_1k_nd, 5, true },
+	{ "4k da ops: 3 clusters free, 6 asked", &fs_4k, 3 },
+	{ "1k bigalloc da ops: 2 clusters free, 5 asked", &fs_1k_big, 2 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(short_rows, short_rows, desc);
+
+static void enospc_short_write_test(struct kunit *test)
+{
+	const struct short_row *r = test->param_value;
+	loff_t cluster;
+	struct ext4_kunit_counters now;
+	struct iw_ctx *c;
+	loff_t fits, len;
+	ssize_t ret;
+	char *buf;
+
+	c = iw_setup(test, r->fs, "file");
+	cluster = (loff_t)r->fs->mkfs.block_size *
+		  (r->fs->mkfs.cluster_ratio ?: 1);
+	fits = r->headroom * cluster;
+	len = fits + 3 * cluster;
+	iw_fill(c, r->headroom, 0);
+	iw_start(c, &(struct iw_start){});
+
+	buf = kunit_kmalloc(test, len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0x5a, len);
+	if (r->write_iter) {
+		loff_t pos = 0;
+
+		ret = kernel_write(c->file, buf, len, &pos);
+	} else {
+		struct kvec kvec = { .iov_base = buf, .iov_len = len };
+		struct iov_iter iter;
+		struct kiocb kiocb;
+
+		iov_iter_kvec(&iter, ITER_SOURCE, &kvec, 1, len);
+		init_sync_kiocb(&kiocb, c->file);
+		sb_start_write(c->inode->i_sb);
+		inode_lock(c->inode);
+		ret = iomap_file_buffered_write(&kiocb, &iter,
+						&ext4_iomap_buffered_da_write_ops,
+						&ext4_iomap_write_ops, NULL);
+		inode_unlock(c->inode);
+		sb_end_write(c->inode->i_sb);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, ret, fits, "write of %lld bytes returned",
+			    len);
+	KUNIT_EXPECT_EQ(test, i_size_read(c->inode), fits);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	ext4_kunit_read_counters(c->inode, &now);
+	KUNIT_EXPECT_EQ_MSG(test, now.free_clusters, 0,
+			    "free clusters after fsync");
+	KUNIT_EXPECT_EQ(test, now.reserved_data_blocks, 0);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks,
+			    fits >> SECTOR_SHIFT, "i_blocks after fsync");
+	iw_check_read_back(c, "after fsync", 0, fits, 0x5a);
+	iw_cleanup_check(c);
+}
+
 static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
 	KUNIT_CASE_PARAM(mmap_write_test, mmap_rows_gen_params),
@@ -1784,6 +1893,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
+	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
 	{}
 };
 
