@@ -1630,16 +1630,24 @@ static void iw_check_disk_extents(struct iw_ctx *c, const char *when,
 	up_read(&ei->i_data_sem);
 }
 
+/* A byte range of a file and what it must read back as. */
+struct iw_bytes {
+	loff_t start, end;
+	u8 val;
+};
+
 /*
- * Drop the clean page cache of the file and read it back: bytes below
- * @data_end must be @data, the rest up to i_size zeros; never STALE.
+ * Drop the clean page cache of the file and read it back: bytes in one
+ * of the @nr ranges of @data must read as that range says, the rest up to
+ * i_size as zeros; never STALE.
  */
-static void iw_check_read_back(struct iw_ctx *c, const char *when,
-			       loff_t data_start, loff_t data_end, u8 data)
+static void iw_check_read_back_ranges(struct iw_ctx *c, const char *when,
+				      const struct iw_bytes *data, int nr)
 {
 	struct kunit *test = c->test;
 	loff_t size = i_size_read(c->inode), pos = 0, i;
 	u8 *buf;
+	int k;
 
 	invalidate_mapping_pages(c->inode->i_mapping, 0, -1);
 	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_mapping->nrpages, 0,
@@ -1648,8 +1656,11 @@ static void iw_check_read_back(struct iw_ctx *c, const char *when,
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, size, &pos), size);
 	for (i = 0; i < size; i++) {
-		u8 want = i >= data_start && i < data_end ? data : 0;
+		u8 want = 0;
 
+		for (k = 0; k < nr; k++)
+			if (i >= data[k].start && i < data[k].end)
+				want = data[k].val;
 		if (buf[i] != want) {
 			KUNIT_FAIL(test, "%s: byte %lld reads %#x%s, expected %#x",
 				   when, i, buf[i],
@@ -1658,6 +1669,14 @@ static void iw_check_read_back(struct iw_ctx *c, const char *when,
 		}
 	}
 	kunit_kfree(test, buf);
+}
+
+static void iw_check_read_back(struct iw_ctx *c, const char *when,
+			       loff_t data_start, loff_t data_end, u8 data)
+{
+	struct iw_bytes bytes = { data_start, data_end, data };
+
+	iw_check_read_back_ranges(c, when, &bytes, 1);
 }
 
 /*
@@ -1881,6 +1900,72 @@ static void enospc_short_write_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * An old writeback error must not break a later truncate or extending
+ * write. Blocks 0-3 are written and synced, then block 8's writeback fails
+ * in the background (nobody has reported the error yet). Truncating to
+ * 1000 bytes must succeed and remove blocks 1-8, a write beyond the new
+ * EOF must succeed, the truncated range must read back as zeros, and the
+ * error is still there for fsync to report, once.
+ */
+static void stale_error_test(struct kunit *test)
+{
+	const struct iw_fs *fs = *(const struct iw_fs **)test->param_value;
+	static const struct iw_es es[] = {
+		WR(0, 1), HO(1, 1), WR(2, 2), HO(4, END), {}
+	};
+	static const struct iw_bytes data[] = {
+		{ 0, 1000, 0x5a }, { 3000, 3100, 0x5a },
+	};
+	struct iw_state st = { .es = es, .free = 1, .size = 3100,
+			       .disksize = 3100 };
+	struct address_space *mapping;
+	struct iw_ctx *c;
+	loff_t pos = 0;
+	u8 *buf;
+	int id;
+
+	c = iw_setup(test, fs, "file");
+	mapping = c->inode->i_mapping;
+	iw_fill_stale(c);
+	iw_start(c, &(struct iw_start){ 0, KB(4) });
+	iw_write(test, c->file, KB(8), KB(1));
+	id = iw_data_rule(c, KUNIT_RAMDISK_FAIL, BLK_STS_IOERR);
+	KUNIT_ASSERT_EQ(test, filemap_fdatawrite(mapping), 0);
+	filemap_fdatawait_keep_errors(mapping);
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_remove_rule(c->fs->disk, id), 0,
+			    "data writes failed");
+
+	KUNIT_EXPECT_EQ_MSG(test, vfs_truncate(&c->file->f_path, 1000), 0,
+			    "truncate to 1000 after an old writeback error");
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks, 2,
+			    "i_blocks after the truncate");
+	buf = kunit_kmalloc(test, 100, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0x5a, 100);
+	pos = 3000;
+	KUNIT_EXPECT_EQ_MSG(test, kernel_write(c->file, buf, 100, &pos), 100,
+			    "write beyond EOF after an old writeback error");
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), -EIO,
+			    "fsync reports the old error");
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0,
+			    "second fsync");
+	iw_check(c, "after truncate, write and fsync", &st);
+
+	iw_check_read_back_ranges(c, "after truncate and write", data,
+				  ARRAY_SIZE(data));
+	iw_cleanup_check(c);
+}
+
+static const struct iw_fs *stale_error_fs[] = { &fs_1k, &fs_1k_nd };
+
+static void iw_fs_desc(const struct iw_fs **fs, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s", (*fs)->delalloc ? "1k da" : "1k nd");
+}
+
+KUNIT_ARRAY_PARAM(stale_error, stale_error_fs, iw_fs_desc);
+
 static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(write_row_test, write_rows_gen_params),
 	KUNIT_CASE_PARAM(mmap_write_test, mmap_rows_gen_params),
@@ -1894,6 +1979,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
 	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
+	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
 	{}
 };
 
