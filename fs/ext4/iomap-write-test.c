@@ -1229,6 +1229,8 @@ struct enospc_row {
 	s64 headroom;
 	bool stub;
 	s64 retry_frees;
+	/* As iomap_page_mkwrite() calls the ops. */
+	bool fault;
 	/* Expected. */
 	int ret;
 	int retry_calls;
@@ -1258,6 +1260,12 @@ static const struct enospc_row enospc_rows[] = {
 	{ "da: full, retry frees 3", &fs_1k, 0, true, 3,
 	  .retry_calls = 1, .type = IOMAP_DELALLOC, .map_len = KB(3),
 	  .es = { DA(0, 3), HO(3, END) }, .reserved = 3, .dirty = 3 },
+	/*
+	 * A write fault needs the whole folio and does not punch what it
+	 * reserved when it fails: it reserves all or nothing.
+	 */
+	{ "da fault: 2 clusters left, 3 asked", &fs_1k, 2, .fault = true,
+	  .ret = -ENOSPC, .es = { HO(0, END) } },
 	{ "da: full, retry frees 2", &fs_1k, 0, true, 2,
 	  .retry_calls = 2, .type = IOMAP_DELALLOC, .map_len = KB(1),
 	  .es = { DA(0, 1), HO(1, END) }, .reserved = 1, .dirty = 1 },
@@ -1304,7 +1312,8 @@ static void enospc_row_test(struct kunit *test)
 	}
 
 	/* All that is mapped is copied: ->iomap_end has nothing to undo. */
-	ret = iw_drive(c, iw_ops(r->fs), 0, len, ALL_MAPPED, &iomap);
+	ret = iw_drive_flags(c, iw_ops(r->fs), 0, len, ALL_MAPPED,
+			     IOMAP_WRITE | (r->fault ? IOMAP_FAULT : 0), &iomap);
 	KUNIT_EXPECT_EQ_MSG(test, ret, r->ret, "->iomap_begin");
 	if (r->stub) {
 		kunit_deactivate_static_stub(test, ext4_should_retry_alloc);
