@@ -41,6 +41,7 @@
 #include <linux/fs.h>
 #include <linux/iomap.h>
 #include <linux/jbd2.h>
+#include <linux/kthread.h>
 #include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
@@ -1614,7 +1615,7 @@ static void iw_check_disk_extents(struct iw_ctx *c, const char *when,
 
 		if (expected[i].status == EXTENT_STATUS_HOLE)
 			continue;
-		if (k == n) {
+		if (k >= n) {
 			KUNIT_FAIL(test, "%s: on-disk extent %d: expected [%u, +%u) %s, found none",
 				   when, k, expected[i].lblk, expected[i].len,
 				   ext4_kunit_es_status_name(expected[i].status));
@@ -1966,6 +1967,140 @@ static void stale_error_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * Races with writeback in flight, made deterministic: 8 blocks are
+ * written, one at a time, and their writeback is started with the disk holding the data
+ * writes, then a truncate, punch or zero range runs in a thread of its
+ * own. Once that thread blocks (on the writeback it has to wait for, or
+ * for truncate once it has cut i_size), the held writes complete. The
+ * operation must not have freed or converted blocks under the I/O, the
+ * completion must not convert a hole (which would allocate it) nor move
+ * i_disksize beyond the new i_size, and afterwards the file must be
+ * exactly what the operation says, on disk too.
+ */
+enum iw_race_op { RACE_TRUNCATE, RACE_PUNCH, RACE_ZERO };
+
+struct race_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	enum iw_race_op op;
+	loff_t pos, len;
+	/* After the operation and an fsync. */
+	struct iw_es es[IW_MAX_ES];
+	s64 free;
+	loff_t size;
+	struct iw_bytes data[2];
+};
+
+static const struct race_row race_rows[] = {
+	{ "1k da: truncate to 1000", &fs_1k, RACE_TRUNCATE, 1000, 0,
+	  { WR(0, 1) }, -1, 1000, { { 0, 1000, 0x5a } } },
+	{ "1k nd: truncate to 1000", &fs_1k_nd, RACE_TRUNCATE, 1000, 0,
+	  { WR(0, 1) }, -1, 1000, { { 0, 1000, 0x5a } } },
+	{ "1k da: punch 1024..7168", &fs_1k, RACE_PUNCH, KB(1), KB(6),
+	  { WR(0, 1), HO(1, 6), WR(7, 1), HO(8, END) }, -2, KB(8),
+	  { { 0, KB(1), 0x5a }, { KB(7), KB(8), 0x5a } } },
+	{ "1k nd: punch 1500..6500", &fs_1k_nd, RACE_PUNCH, 1500, 5000,
+	  { WR(0, 2), HO(2, 4), WR(6, 2), HO(8, END) }, -4, KB(8),
+	  { { 0, 1500, 0x5a }, { 6500, KB(8), 0x5a } } },
+	/* A whole folio under writeback in the middle of the range. */
+	{ "4k da: punch block 1", &fs_4k, RACE_PUNCH, KB(4), KB(4),
+	  { WR(0, 1), HO(1, 1), WR(2, 6), HO(8, END) }, -7, KB(32),
+	  { { 0, KB(4), 0x5a }, { KB(8), KB(32), 0x5a } } },
+	{ "4k nd: punch blocks 2-5", &fs_4k_nd, RACE_PUNCH, KB(8), KB(16),
+	  { WR(0, 2), HO(2, 4), WR(6, 2), HO(8, END) }, -4, KB(32),
+	  { { 0, KB(8), 0x5a }, { KB(24), KB(32), 0x5a } } },
+	{ "4k da: zero range blocks 2-5", &fs_4k, RACE_ZERO, KB(8), KB(16),
+	  { WR(0, 2), UW(2, 4), WR(6, 2), HO(8, END) }, -8, KB(32),
+	  { { 0, KB(8), 0x5a }, { KB(24), KB(32), 0x5a } } },
+	{ "1k da: zero range 1024..7168", &fs_1k, RACE_ZERO, KB(1), KB(6),
+	  { WR(0, 1), UW(1, 6), WR(7, 1), HO(8, END) }, -8, KB(8),
+	  { { 0, KB(1), 0x5a }, { KB(7), KB(8), 0x5a } } },
+};
+
+KUNIT_ARRAY_PARAM_DESC(race_rows, race_rows, desc);
+
+struct iw_race {
+	struct iw_ctx *c;
+	const struct race_row *r;
+	struct completion done;
+	int ret;
+};
+
+static int iw_race_fn(void *data)
+{
+	struct iw_race *race = data;
+	const struct race_row *r = race->r;
+	struct file *file = race->c->file;
+
+	switch (r->op) {
+	case RACE_TRUNCATE:
+		race->ret = vfs_truncate(&file->f_path, r->pos);
+		break;
+	case RACE_PUNCH:
+		race->ret = vfs_fallocate(file, PUNCH, r->pos, r->len);
+		break;
+	case RACE_ZERO:
+		race->ret = vfs_fallocate(file, FALLOC_FL_ZERO_RANGE |
+					  FALLOC_FL_KEEP_SIZE, r->pos, r->len);
+		break;
+	}
+	complete(&race->done);
+	return 0;
+}
+
+static void race_test(struct kunit *test)
+{
+	const struct race_row *r = test->param_value;
+	struct iw_state st = { .es = r->es, .free = r->free, .size = r->size,
+			       .disksize = r->size };
+	struct task_struct *task;
+	struct iw_race race = { .r = r };
+	loff_t bs = r->fs->mkfs.block_size;
+	int i, n, id;
+
+	race.c = iw_setup(test, r->fs, "file");
+	iw_fill_stale(race.c);
+	iw_start(race.c, &(struct iw_start){});
+	init_completion(&race.done);
+	/* A block at a time: folios no larger than a page. */
+	for (i = 0; i < 8; i++)
+		iw_write(test, race.c->file, i * bs, bs);
+
+	id = iw_data_rule(race.c, KUNIT_RAMDISK_HOLD, BLK_STS_OK);
+	KUNIT_ASSERT_EQ(test, filemap_fdatawrite(race.c->inode->i_mapping), 0);
+	KUNIT_ASSERT_GT_MSG(test, kunit_ramdisk_nr_held(race.c->fs->disk), 0,
+			    "data writes in flight");
+
+	task = kthread_run(iw_race_fn, &race, "iw-race");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	/*
+	 * Wait (for a state, not for a time) until the operation blocks;
+	 * the held writes are all it can wait for.
+	 */
+	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
+		    READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
+		schedule_timeout_uninterruptible(1);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
+			       "the operation did not wait for the writeback in flight");
+	/* Hold only the writeback started above. */
+	kunit_ramdisk_remove_rule(race.c->fs->disk, id);
+	n = kunit_ramdisk_complete_held(race.c->fs->disk, BLK_STS_OK);
+	KUNIT_EXPECT_GT(test, n, 0);
+	wait_for_completion(&race.done);
+	KUNIT_ASSERT_EQ_MSG(test, race.ret, 0, "the operation");
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(race.c->file, 0), 0);
+	iw_check(race.c, "after the operation and fsync", &st);
+	iw_check_disk_extents(race.c, "after the operation and fsync", r->es);
+	KUNIT_EXPECT_EQ_MSG(test, race.c->inode->i_blocks,
+			    (blkcnt_t)-r->free * r->fs->mkfs.block_size >>
+			    SECTOR_SHIFT, "i_blocks");
+	iw_check_read_back_ranges(race.c, "after the operation", r->data,
+				  r->data[1].end ? 2 : 1);
+	iw_cleanup_check(race.c);
+}
+
 static const struct iw_fs *stale_error_fs[] = { &fs_1k, &fs_1k_nd };
 
 static void iw_fs_desc(const struct iw_fs **fs, char *desc)
@@ -1989,6 +2124,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
 	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
+	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
 	{}
 };
 
