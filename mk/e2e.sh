@@ -48,6 +48,10 @@
 #                   expect that everywhere (to check that the cases
 #                   catch a kernel that behaves otherwise)
 #   E2E_JOBS        fio jobs of mk/e2e/fio to run (default: all)
+#   E2E_OPS         only these file operation cases (default: all of them)
+#   E2E_OPCHECK_WB_OPS, E2E_OPCHECK_WB_SEEDS
+#                   operations per seed (4000) and seeds ("11 12") of the
+#                   opcheck-wb case
 #   E2E_ACCEL       kvm | tcg | auto (default)
 #   E2E_TIMEOUT     seconds for the whole guest run (default 300, 900 for TCG)
 #   E2E_MEM         guest memory (default 1G)
@@ -80,9 +84,14 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck enospc-fill"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb enospc-fill enospc-short-write short-write-past-eof"
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"
+# E2E_OPS: only these file operation cases (e.g. to rerun one)
+if [ -n "${E2E_OPS:-}" ]; then
+	ops_refuse=$E2E_OPS
+	ops_work=$E2E_OPS
+fi
 if [ -z "${E2E_JOBS:-}" ]; then
 	jobs=$(for f in "$src"/fio/*.fio; do basename "$f" .fio; done | LC_ALL=C sort | xargs)
 else
@@ -308,6 +317,12 @@ if [ ! -x "$opcheck" ] || [ "$osrc" -nt "$opcheck" ]; then
 fi
 mkdir -p "$root/usr/bin"
 cp "$opcheck" "$root/usr/bin/opcheck"
+shortwrite=$work/shortwrite
+ssrc=$repo/tools/testing/ext4-iomap/shortwrite.c
+if [ ! -x "$shortwrite" ] || [ "$ssrc" -nt "$shortwrite" ]; then
+	gcc -O2 -Wall -static -o "$shortwrite" "$ssrc" || fail "initramfs" "building $ssrc failed"
+fi
+cp "$shortwrite" "$root/usr/bin/shortwrite"
 for j in $jobs; do cp "$src/fio/$j.fio" "$root/e2e/fio/"; done
 # one step in the guest: a quarter of the longest whole run
 step_timeout=$(( $(run_timeout tcg) / 4 ))
@@ -320,6 +335,8 @@ E2E_LIBPATH='$libpath'
 E2E_REFUSE='$refuse_configs'
 E2E_OPS_REFUSE='$ops_refuse'
 E2E_OPS_WORK='$ops_work'
+E2E_OPCHECK_WB_OPS='${E2E_OPCHECK_WB_OPS:-4000}'
+E2E_OPCHECK_WB_SEEDS='${E2E_OPCHECK_WB_SEEDS:-11 12}'
 EOF
 initrd=$work/initrd.img
 if ! pack_initramfs "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then

@@ -9,10 +9,13 @@
  * fsync, fdatasync and msync, reads of random ranges; at the end the whole
  * file is read back, then again after the page cache was dropped.
  *
- * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-v] FILE
+ * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v] FILE
  *
  * Collapse and insert ranges are aligned to CLUSTER bytes (default: the
  * block size from statvfs; give the cluster size on bigalloc).
+ * Buffered writes are up to 4 blocks long and punch/zero ranges up to 6,
+ * or both up to MAXLEN bytes with -w: long ones leave delayed extents that
+ * span many folios, which background writeback then races with.
  * On a mismatch it prints the seed, the last operations and the first byte
  * that differs, and exits 1; other errors exit 2.
  */
@@ -33,7 +36,7 @@
 
 static uint64_t rng;
 static unsigned char *model, *buf;
-static size_t msize, maxsize, bsize, psize, csize;
+static size_t msize, maxsize, bsize, psize, csize, maxlen;
 static int fd;
 static unsigned char *map;
 static char oplog[LOG_OPS][96];
@@ -133,7 +136,8 @@ static void fill(unsigned char *p, size_t len)
 
 static void op_write(void)
 {
-	size_t off = rnd_below(maxsize), len = 1 + rnd_below(4 * bsize + 1);
+	size_t off = rnd_below(maxsize);
+	size_t len = 1 + rnd_below(maxlen ? maxlen : 4 * bsize + 1);
 
 	if (off + len > maxsize)
 		len = maxsize - off;
@@ -184,7 +188,7 @@ static void op_falloc_zero(int punch)
 	if (!msize)
 		return;
 	off = rnd_below(msize);
-	len = 1 + rnd_below(6 * bsize);
+	len = 1 + rnd_below(maxlen ? maxlen : 6 * bsize);
 	logop(punch ? "punch %zu +%zu" : "zero %zu +%zu", off, len);
 	if (fallocate(fd, (punch ? FALLOC_FL_PUNCH_HOLE : FALLOC_FL_ZERO_RANGE) |
 		      FALLOC_FL_KEEP_SIZE, off, len))
@@ -246,7 +250,7 @@ int main(int argc, char **argv)
 	int c;
 
 	maxsize = 256 * 1024;
-	while ((c = getopt(argc, argv, "s:n:m:c:v")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:m:c:w:v")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -259,6 +263,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			csize = strtoul(optarg, NULL, 0);
+			break;
+		case 'w':
+			maxlen = strtoul(optarg, NULL, 0);
 			break;
 		case 'v':
 			verbose = 1;
@@ -343,6 +350,6 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr,
-		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-v] FILE\n");
+		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v] FILE\n");
 	return 2;
 }
