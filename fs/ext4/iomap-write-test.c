@@ -92,7 +92,7 @@ struct iw_es {
 #define UW(l, n)	{ (l), (n), EXTENT_STATUS_UNWRITTEN }
 #define WR(l, n)	{ (l), (n), EXTENT_STATUS_WRITTEN }
 #define HO(l, n)	{ (l), (n), EXTENT_STATUS_HOLE }
-#define IW_MAX_ES	8
+#define IW_MAX_ES	12
 
 /*
  * What the file holds before the write, set up through the real paths in
@@ -1755,6 +1755,56 @@ static void wb_error_test(struct kunit *test)
 }
 
 /*
+ * Writeback that fails before any I/O is submitted: the file has five
+ * extents, so its extent tree has a leaf block, and the leaf is dropped
+ * from the cache and cannot be read when writeback allocates the delayed
+ * block at 20. ->writeback_range fails, the folio is cleaned without
+ * being written, so its delayed extent and reservation must be released
+ * (or they would never be written back nor given back), fsync reports
+ * -EIO once, and nothing else changes.
+ */
+static void wb_map_error_test(struct kunit *test)
+{
+	static const struct iw_es es[] = {
+		WR(0, 1), HO(1, 1), WR(2, 1), HO(3, 1), WR(4, 1), HO(5, 1),
+		WR(6, 1), HO(7, 1), WR(8, 1), HO(9, 11), HO(21, END), {}
+	};
+	struct iw_state st = { .es = es, .size = KB(84), .disksize = KB(36) };
+	struct kunit_ramdisk_rule rule = {
+		.ops = KUNIT_RAMDISK_READ, .nr_sectors = 8,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_IOERR,
+	};
+	struct ext4_extent_header *eh;
+	struct iw_ctx *c;
+	int i, id;
+
+	c = iw_setup(test, &fs_4k, "file");
+	iw_start(c, &(struct iw_start){});
+	for (i = 0; i <= 8; i += 2)
+		iw_write(test, c->file, KB(4) * i, KB(4));
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	eh = (struct ext4_extent_header *)EXT4_I(c->inode)->i_data;
+	KUNIT_ASSERT_EQ_MSG(test, le16_to_cpu(eh->eh_depth), 1,
+			    "extent tree depth");
+	ext4_kunit_read_counters(c->inode, &c->base);
+
+	iw_write(test, c->file, KB(80), KB(4));
+	rule.sector = ext4_idx_pblock(EXT_FIRST_INDEX(eh)) << 3;
+	KUNIT_ASSERT_EQ(test, sync_blockdev(c->fs->sb->s_bdev), 0);
+	invalidate_bdev(c->fs->sb->s_bdev);
+	id = kunit_ramdisk_add_rule(c->fs->disk, &rule);
+	KUNIT_ASSERT_GE(test, id, 0);
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), -EIO,
+			    "fsync with the extent tree leaf unreadable");
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_remove_rule(c->fs->disk, id), 0,
+			    "reads of the leaf failed");
+	/* The tree as cached now, then the leaf read again. */
+	iw_check(c, "after the failed writeback", &st);
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0, "second fsync");
+	iw_cleanup_check(c);
+}
+
+/*
  * The data write held in flight by the disk: writeback allocated the
  * blocks unwritten (in the extent status tree and on disk) and i_disksize
  * has not moved. Completing the write converts exactly the range written
@@ -2121,6 +2171,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE(nonda_switch_test),
 	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
+	KUNIT_CASE(wb_map_error_test),
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
 	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
