@@ -2099,6 +2099,17 @@ static int iw_race_fn(void *data)
 	return 0;
 }
 
+/* Writeback of the first page, from a thread of its own. */
+static int iw_writeback_fn(void *data)
+{
+	struct iw_race *race = data;
+
+	race->ret = filemap_fdatawrite_range(race->c->inode->i_mapping, 0,
+					     PAGE_SIZE - 1);
+	complete(&race->done);
+	return 0;
+}
+
 static void race_test(struct kunit *test)
 {
 	const struct race_row *r = test->param_value;
@@ -2151,6 +2162,70 @@ static void race_test(struct kunit *test)
 	iw_cleanup_check(race.c);
 }
 
+/*
+ * Writeback looks the delayed extent up without i_data_sem, as far as
+ * i_size, while it holds the lock of one folio only. Here writeback of
+ * page 0 finds blocks 0-7 delayed (0-3 dirty in page 0, 4-7 reserved by a
+ * write into page 1 that has not copied anything yet) and then waits for
+ * i_data_sem, which the test holds; meanwhile the delayed extent of
+ * blocks 4-7 is removed and its reservation given back, as the failed
+ * write's ->iomap_end (or a truncate or punch beyond page 0) does, under
+ * i_data_sem. Writeback must allocate blocks 0-3 only: allocating 0-7
+ * against the reservation that is gone leaves four blocks allocated that
+ * no data covers and that i_blocks, the quota and the free cluster count
+ * were never charged for (what e2fsck reports as "i_blocks is X, should
+ * be Y").
+ */
+static void wb_stale_lookup_test(struct kunit *test)
+{
+	static const struct iw_es es[] = { WR(0, 4), HO(8, END), {} };
+	struct iw_state st = { .es = es, .dirty = -4, .free = -4,
+			       .size = KB(8), .disksize = KB(8) };
+	struct iomap iomap = {}, srcmap = {};
+	struct ext4_inode_info *ei;
+	struct task_struct *task;
+	struct iw_race race = {};
+	struct iw_ctx *c;
+	int i;
+
+	c = iw_setup(test, &fs_1k, "file");
+	ei = EXT4_I(c->inode);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(8)), 0);
+	iw_start(c, &(struct iw_start){ .dirty_len = KB(4) });
+	race.c = c;
+	init_completion(&race.done);
+
+	/* A write into page 1 has reserved blocks 4-7. */
+	inode_lock(c->inode);
+	KUNIT_EXPECT_EQ(test, ext4_iomap_buffered_da_write_ops.iomap_begin(
+			c->inode, KB(4), KB(4), IOMAP_WRITE, &iomap, &srcmap),
+			0);
+	inode_unlock(c->inode);
+	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
+
+	down_write(&ei->i_data_sem);
+	task = kthread_run(iw_writeback_fn, &race, "iw-writeback");
+	if (IS_ERR(task))
+		up_write(&ei->i_data_sem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	/* Wait (for a state) until writeback waits for i_data_sem. */
+	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
+		    READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
+		schedule_timeout_uninterruptible(1);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
+			       "writeback did not wait for i_data_sem");
+	ext4_es_remove_extent(c->inode, 4, 4);
+	up_write(&ei->i_data_sem);
+	wait_for_completion(&race.done);
+	KUNIT_EXPECT_EQ(test, race.ret, 0);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_check(c, "after writeback and fsync", &st);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks, 8,
+			    "i_blocks: 4 blocks of data");
+	iw_cleanup_check(c);
+}
+
 static const struct iw_fs *stale_error_fs[] = { &fs_1k, &fs_1k_nd };
 
 static void iw_fs_desc(const struct iw_fs **fs, char *desc)
@@ -2176,6 +2251,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
 	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
+	KUNIT_CASE(wb_stale_lookup_test),
 	{}
 };
 
