@@ -1566,8 +1566,11 @@ static void iw_fill_stale(struct iw_ctx *c)
 	unsigned int spb = fs->sb->s_blocksize >> SECTOR_SHIFT;
 	sector_t first = fs->layout.first_free_block * spb;
 
-	KUNIT_ASSERT_EQ(c->test, kunit_ramdisk_fill(fs->disk, first,
-			get_capacity(fs->disk) - first, STALE), 0);
+	int err;
+
+	err = kunit_ramdisk_fill(fs->disk, first, get_capacity(fs->disk) - first,
+				 STALE);
+	KUNIT_ASSERT_EQ(c->test, err, 0);
 }
 
 static int iw_data_rule(struct iw_ctx *c, enum kunit_ramdisk_action action,
@@ -1612,6 +1615,7 @@ static void iw_check_disk_extents(struct iw_ctx *c, const char *when,
 	ex = EXT_FIRST_EXTENT(eh);
 	for (i = 0; expected[i].status; i++) {
 		unsigned int status;
+		bool same;
 
 		if (expected[i].status == EXTENT_STATUS_HOLE)
 			continue;
@@ -1624,15 +1628,17 @@ static void iw_check_disk_extents(struct iw_ctx *c, const char *when,
 		}
 		status = ext4_ext_is_unwritten(ex) ? EXTENT_STATUS_UNWRITTEN :
 						     EXTENT_STATUS_WRITTEN;
-		KUNIT_EXPECT_TRUE_MSG(test,
-			le32_to_cpu(ex->ee_block) == expected[i].lblk &&
-			ext4_ext_get_actual_len(ex) == expected[i].len &&
-			status == expected[i].status,
-			"%s: on-disk extent %d: expected [%u, +%u) %s, found [%u, +%u) %s",
-			when, k, expected[i].lblk, expected[i].len,
-			ext4_kunit_es_status_name(expected[i].status),
-			le32_to_cpu(ex->ee_block), ext4_ext_get_actual_len(ex),
-			ext4_kunit_es_status_name(status));
+		same = le32_to_cpu(ex->ee_block) == expected[i].lblk &&
+		       ext4_ext_get_actual_len(ex) == expected[i].len &&
+		       status == expected[i].status;
+		KUNIT_EXPECT_TRUE_MSG(test, same,
+				      "%s: on-disk extent %d: expected [%u, +%u) %s, found [%u, +%u) %s",
+				      when, k, expected[i].lblk,
+				      expected[i].len,
+				      ext4_kunit_es_status_name(expected[i].status),
+				      le32_to_cpu(ex->ee_block),
+				      ext4_ext_get_actual_len(ex),
+				      ext4_kunit_es_status_name(status));
 		ex++;
 		k++;
 	}
@@ -1829,6 +1835,8 @@ static const struct inflight_row inflight_rows[] = {
 	  { UW(0, 3), HO(3, END) }, { WR(0, 3), HO(3, END) }, -3 },
 	{ "4k da: 5000 bytes", &fs_4k, 0, 0, 0, 5000,
 	  { UW(0, 2), HO(2, END) }, { WR(0, 2), HO(2, END) }, -2 },
+	{ "1k bigalloc da: 3000 bytes", &fs_1k_big, 0, 0, 0, 3000,
+	  { UW(0, 3), HO(3, END) }, { WR(0, 3), HO(3, END) }, -1 },
 	{ "1k da: 1600 bytes into 8 preallocated beyond EOF", &fs_1k,
 	  FALLOC_FL_KEEP_SIZE, KB(8), 2000, 1600,
 	  { UW(0, 8), HO(8, END) }, { UW(0, 1), WR(1, 3), UW(4, 4), HO(8, END) },
@@ -2140,7 +2148,7 @@ static void race_test(struct kunit *test)
 	 * the held writes are all it can wait for.
 	 */
 	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
-		    READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
+	     READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
 		schedule_timeout_uninterruptible(1);
 	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
 			       "the operation did not wait for the writeback in flight");
@@ -2186,7 +2194,7 @@ static void wb_stale_lookup_test(struct kunit *test)
 	struct task_struct *task;
 	struct iw_race race = {};
 	struct iw_ctx *c;
-	int i;
+	int i, ret;
 
 	c = iw_setup(test, &fs_1k, "file");
 	ei = EXT4_I(c->inode);
@@ -2197,10 +2205,11 @@ static void wb_stale_lookup_test(struct kunit *test)
 
 	/* A write into page 1 has reserved blocks 4-7. */
 	inode_lock(c->inode);
-	KUNIT_EXPECT_EQ(test, ext4_iomap_buffered_da_write_ops.iomap_begin(
-			c->inode, KB(4), KB(4), IOMAP_WRITE, &iomap, &srcmap),
-			0);
+	ret = ext4_iomap_buffered_da_write_ops.iomap_begin(c->inode, KB(4),
+							   KB(4), IOMAP_WRITE,
+							   &iomap, &srcmap);
 	inode_unlock(c->inode);
+	KUNIT_EXPECT_EQ(test, ret, 0);
 	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
 
 	down_write(&ei->i_data_sem);
@@ -2210,7 +2219,7 @@ static void wb_stale_lookup_test(struct kunit *test)
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
 	/* Wait (for a state) until writeback waits for i_data_sem. */
 	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
-		    READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
+	     READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
 		schedule_timeout_uninterruptible(1);
 	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
 			       "writeback did not wait for i_data_sem");

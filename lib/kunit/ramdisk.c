@@ -264,10 +264,11 @@ static void kunit_ramdisk_remove(void *data)
  * "kunitram<N>" with a dynamically allocated dev_t (disk_devt() of the
  * result). It has no partitions and supports reads, writes and flushes;
  * it tells the block layer it has a volatile write cache and FUA so that
- * flushes and FUA writes reach it and are counted. Open it with bdev_file_open_by_dev(); no device node is
- * needed. The disk is deleted by a KUnit cleanup action when @test ends; its
- * memory is freed when the last reference to it is dropped, so everything
- * that opened it must have closed it (or be about to) by then.
+ * flushes and FUA writes reach it and are counted. Open it with
+ * bdev_file_open_by_dev(); no device node is needed. The disk is deleted
+ * by a KUnit cleanup action when @test ends; its memory is freed when the
+ * last reference to it is dropped, so everything that opened it must have
+ * closed it (or be about to) by then.
  *
  * Context: Process context; may sleep. Works for built-in tests that run
  * before the root filesystem is mounted.

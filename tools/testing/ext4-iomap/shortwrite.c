@@ -38,7 +38,8 @@ int main(int argc, char **argv)
 	len = strtoull(argv[3], NULL, 0);
 	readable = strtoull(argv[4], NULL, 0);
 	if (!len || readable > len || readable % page) {
-		fprintf(stderr, "shortwrite: READABLE must be a multiple of the page size and at most LENGTH\n");
+		fprintf(stderr,
+			"shortwrite: READABLE must be page-aligned and at most LENGTH\n");
 		return 2;
 	}
 	buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
