@@ -11,7 +11,7 @@
  *    length and status (delayed, unwritten, written, hole), nothing more
  *    and nothing less;
  *  - i_reserved_data_blocks, and the quota reservation that goes with it
- *    (tracked by the VFS even when quota is off);
+ *    (tracked by the VFS even when quota is off, if CONFIG_QUOTA is set);
  *  - the dirty and free cluster counters of the file system, as exact
  *    deltas from the state just before the write;
  *  - i_size, i_disksize and which pages of the file are dirty;
@@ -282,8 +282,10 @@ static void iw_check(struct iw_ctx *c, const char *when,
 	ext4_kunit_read_counters(inode, &now);
 	KUNIT_EXPECT_EQ_MSG(test, now.reserved_data_blocks, st->reserved,
 			    "%s: i_reserved_data_blocks", when);
-	quota = (s64)st->reserved * EXT4_C2B(c->fs->sbi, 1) *
-		i_blocksize(inode);
+	/* The VFS tracks the quota reservation only with CONFIG_QUOTA. */
+	quota = IS_ENABLED(CONFIG_QUOTA) ?
+		(s64)st->reserved * EXT4_C2B(c->fs->sbi, 1) *
+		i_blocksize(inode) : 0;
 	KUNIT_EXPECT_EQ_MSG(test, now.reserved_quota, quota,
 			    "%s: quota reservation (bytes)", when);
 	KUNIT_EXPECT_EQ_MSG(test, now.dirty_clusters - c->base.dirty_clusters,
