@@ -110,14 +110,14 @@ struct rd_bio {
 	struct bio bio;
 	struct bio_vec bvec;
 	struct completion done;
-	blk_status_t status;
+	int err;
 };
 
 static void rd_bio_end(struct bio *bio)
 {
 	struct rd_bio *b = container_of(bio, struct rd_bio, bio);
 
-	b->status = bio->bi_status;
+	b->err = blk_status_to_errno(bio->bi_status);
 	complete(&b->done);
 }
 
@@ -246,7 +246,7 @@ static void ramdisk_rules_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kunit_ramdisk_complete_held(disk, BLK_STS_OK), 2);
 	KUNIT_EXPECT_TRUE(test, completion_done(&a->done));
 	KUNIT_EXPECT_TRUE(test, completion_done(&b->done));
-	KUNIT_EXPECT_EQ(test, a->status, BLK_STS_OK);
+	KUNIT_EXPECT_EQ(test, a->err, 0);
 	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 31, rbuf, SECTOR_SIZE,
 					   REQ_OP_READ), 0);
 	KUNIT_EXPECT_MEMEQ(test, rbuf, buf, SECTOR_SIZE);
@@ -255,7 +255,7 @@ static void ramdisk_rules_test(struct kunit *test)
 	a = rd_bio_submit(test, bdev, REQ_OP_WRITE, 30, buf);
 	KUNIT_EXPECT_EQ(test, kunit_ramdisk_complete_held(disk, BLK_STS_IOERR),
 			1);
-	KUNIT_EXPECT_EQ(test, a->status, BLK_STS_IOERR);
+	KUNIT_EXPECT_EQ(test, a->err, -EIO);
 	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 30, rbuf, SECTOR_SIZE,
 					   REQ_OP_READ), 0);
 	KUNIT_EXPECT_NULL(test, memchr_inv(rbuf, 0x22, SECTOR_SIZE));
