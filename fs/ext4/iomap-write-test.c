@@ -2087,6 +2087,20 @@ struct iw_race {
 	int ret;
 };
 
+/*
+ * Wait until @task sleeps uninterruptibly (blocked on a lock or on I/O) or
+ * has signalled @done: for a state, not for a time; one jiffy between
+ * looks, ten seconds at most.
+ */
+static void iw_wait_blocked(struct task_struct *task, struct completion *done)
+{
+	int i;
+
+	for (i = 0; i < 10 * HZ && !completion_done(done) &&
+	     READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
+		schedule_timeout_uninterruptible(1);
+}
+
 static int iw_race_fn(void *data)
 {
 	struct iw_race *race = data;
@@ -2145,13 +2159,8 @@ static void race_test(struct kunit *test)
 
 	task = kthread_run(iw_race_fn, &race, "iw-race");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	/*
-	 * Wait (for a state, not for a time) until the operation blocks;
-	 * the held writes are all it can wait for.
-	 */
-	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
-	     READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
-		schedule_timeout_uninterruptible(1);
+	/* The held writes are all the operation can wait for. */
+	iw_wait_blocked(task, &race.done);
 	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
 			       "the operation did not wait for the writeback in flight");
 	/* Hold only the writeback started above. */
@@ -2196,7 +2205,7 @@ static void wb_stale_lookup_test(struct kunit *test)
 	struct task_struct *task;
 	struct iw_race race = {};
 	struct iw_ctx *c;
-	int i, ret;
+	int ret;
 
 	c = iw_setup(test, &fs_1k, "file");
 	ei = EXT4_I(c->inode);
@@ -2219,10 +2228,8 @@ static void wb_stale_lookup_test(struct kunit *test)
 	if (IS_ERR(task))
 		up_write(&ei->i_data_sem);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	/* Wait (for a state) until writeback waits for i_data_sem. */
-	for (i = 0; i < 10 * HZ && !completion_done(&race.done) &&
-	     READ_ONCE(task->__state) != TASK_UNINTERRUPTIBLE; i++)
-		schedule_timeout_uninterruptible(1);
+	/* i_data_sem is all writeback can wait for. */
+	iw_wait_blocked(task, &race.done);
 	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
 			       "writeback did not wait for i_data_sem");
 	ext4_es_remove_extent(c->inode, 4, 4);

@@ -477,6 +477,26 @@ static struct kunit_ramdisk_slot *kunit_ramdisk_slot(struct kunit_ramdisk *rd,
 	return &rd->slots[id];
 }
 
+/* The hits of rule @id, which is then removed if @remove; or -ENOENT. */
+static int kunit_ramdisk_rule_hits_remove(struct gendisk *disk, int id,
+					  bool remove)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	struct kunit_ramdisk_slot *slot;
+	unsigned long flags;
+	int ret = -ENOENT;
+
+	spin_lock_irqsave(&rd->lock, flags);
+	slot = kunit_ramdisk_slot(rd, id);
+	if (slot) {
+		ret = slot->hits;
+		if (remove)
+			memset(slot, 0, sizeof(*slot));
+	}
+	spin_unlock_irqrestore(&rd->lock, flags);
+	return ret;
+}
+
 /**
  * kunit_ramdisk_remove_rule() - Remove a rule.
  * @disk: The disk.
@@ -488,19 +508,7 @@ static struct kunit_ramdisk_slot *kunit_ramdisk_slot(struct kunit_ramdisk *rd,
  */
 int kunit_ramdisk_remove_rule(struct gendisk *disk, int id)
 {
-	struct kunit_ramdisk *rd = disk->private_data;
-	struct kunit_ramdisk_slot *slot;
-	unsigned long flags;
-	int ret = -ENOENT;
-
-	spin_lock_irqsave(&rd->lock, flags);
-	slot = kunit_ramdisk_slot(rd, id);
-	if (slot) {
-		ret = slot->hits;
-		memset(slot, 0, sizeof(*slot));
-	}
-	spin_unlock_irqrestore(&rd->lock, flags);
-	return ret;
+	return kunit_ramdisk_rule_hits_remove(disk, id, true);
 }
 EXPORT_SYMBOL_GPL(kunit_ramdisk_remove_rule);
 
@@ -513,17 +521,7 @@ EXPORT_SYMBOL_GPL(kunit_ramdisk_remove_rule);
  */
 int kunit_ramdisk_rule_hits(struct gendisk *disk, int id)
 {
-	struct kunit_ramdisk *rd = disk->private_data;
-	struct kunit_ramdisk_slot *slot;
-	unsigned long flags;
-	int ret = -ENOENT;
-
-	spin_lock_irqsave(&rd->lock, flags);
-	slot = kunit_ramdisk_slot(rd, id);
-	if (slot)
-		ret = slot->hits;
-	spin_unlock_irqrestore(&rd->lock, flags);
-	return ret;
+	return kunit_ramdisk_rule_hits_remove(disk, id, false);
 }
 EXPORT_SYMBOL_GPL(kunit_ramdisk_rule_hits);
 
