@@ -8,6 +8,8 @@
 #   make kunit-module   the suites as a module (insmod in an x86_64 guest)
 #   make kunit-repeat   N=20 back-to-back UML runs, results must not vary
 #   make bench       fio buffered writes: buffer_head vs iomap (BENCH_REPS=5)
+#   make bench-native  the same at native speed: KUnit benchmark under UML,
+#                    with a perf profile of 1k/4k write calls
 #   make crash       crash check: write, reboot without unmount, verify
 #   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
 #                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
@@ -30,10 +32,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat bench crash e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,23s/^# \{0,1\}//p' Makefile
+	@sed -n '3,25s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -62,6 +64,9 @@ crash: tree
 
 bench: tree
 	@$(SH) mk/bench.sh $(REPO) $(BUILD)
+
+bench-native: tree
+	@$(SH) mk/bench-native.sh $(REPO) $(BUILD)
 
 e2e: tree
 	@$(SH) mk/e2e.sh $(REPO) $(BUILD)
