@@ -9,7 +9,7 @@
 # into bench.json, bench.md and the data of bench.png.  Then the
 # ext4_iomap_bench_profile cases boot one at a time under "perf record -g"
 # (when perf works here), and profile.py splits the time of a 1k and a 4k
-# write call into mapping, folio lookup, per-block state, copy and the
+# write call (append and overwrite) into mapping, folio lookup, per-block state, copy and the
 # rest, for both paths; it is appended to bench.md and the JSON.
 #
 # Results: BUILD_DIR/results/bench-native/{bench.json,bench.md,bench.png,
@@ -73,7 +73,7 @@ grep -E '^not ok|^ *not ok' "$out/console.log" | head -n 5
 facts=("kernel=$kver" "host=UML on $model, $(nproc) cores" "reps=$reps"
        "scale=$scale%" "wall=${secs}s")
 if [ "${BENCH_PROFILE:-1}" = 1 ] && perf record -q -o /dev/null -- true 2>/dev/null; then
-	for c in bh_1k iomap_1k bh_4k iomap_4k; do
+	for c in bh_1k iomap_1k bh_4k iomap_4k bh_ow_1k iomap_ow_1k bh_ow_4k iomap_ow_4k; do
 		msg "profiling $c"
 		uml "ext4_iomap_bench_profile.bench_profile_$c" "$out/profile-$c.log" \
 			perf record -q -F 4999 -g -o "$out/perf-$c.data" -- ||

@@ -27,9 +27,10 @@
  * outside the timed part.  It prints the bytes, the write calls and the
  * nanoseconds spent in the timed part.
  *
- * Suite ext4_iomap_bench_profile: cached sequential append of 1 KiB and
- * 4 KiB chunks for about a second per path, for a profiler (perf on the
- * host, around the UML process) to split the time of a write call.
+ * Suite ext4_iomap_bench_profile: cached sequential append and overwrite
+ * of 1 KiB and 4 KiB chunks for about a second per path, for a profiler
+ * (perf on the host, around the UML process) to split the time of a write
+ * call.
  */
 
 #include <kunit/test.h>
@@ -244,11 +245,12 @@ static struct kunit_suite bench_suite = {
 };
 
 /*
- * For a profiler: cached sequential append, 1 GiB of 1 KiB chunks or
- * 2 GiB of 4 KiB chunks, in passes as above.
+ * For a profiler: cached sequential append (the file truncated between
+ * passes, as above) or overwrite (of a file written and fsync'ed first),
+ * 1 GiB of 1 KiB chunks or 2 GiB of 4 KiB chunks.
  */
 static void bench_profile(struct kunit *test, enum bench_path path,
-			  unsigned int chunk)
+			  unsigned int chunk, enum bench_pattern pattern)
 {
 	unsigned int per_pass = BENCH_FILE / chunk, pass, i;
 	unsigned int passes = (chunk == SZ_1K ? SZ_1G : SZ_2G) / BENCH_FILE;
@@ -256,8 +258,15 @@ static void bench_profile(struct kunit *test, enum bench_path path,
 	u64 t0, ns = 0;
 
 	bench_setup(test, &b, path, chunk);
+	if (pattern == BENCH_SEQ) {
+		b.chunk = SZ_1M;
+		for (i = 0; i < BENCH_FILE / SZ_1M; i++)
+			bench_write(&b, (loff_t)i * SZ_1M);
+		KUNIT_ASSERT_EQ(test, vfs_fsync(b.file, 0), 0);
+		b.chunk = chunk;
+	}
 	for (pass = 0; pass < passes; pass++) {
-		if (pass)
+		if (pass && pattern == BENCH_APPEND)
 			bench_drop(&b);
 		t0 = ktime_get_ns();
 		for (i = 0; i < per_pass; i++)
@@ -265,35 +274,35 @@ static void bench_profile(struct kunit *test, enum bench_path path,
 		ns += ktime_get_ns() - t0;
 	}
 	bench_drop(&b);
-	pr_info("ext4_iomap_bench_profile: chunk=%u path=%s calls=%llu ns=%llu\n",
-		chunk, bench_path_names[path], (u64)passes * per_pass, ns);
+	pr_info("ext4_iomap_bench_profile: chunk=%u pattern=%s path=%s calls=%llu ns=%llu\n",
+		chunk, bench_pattern_names[pattern], bench_path_names[path],
+		(u64)passes * per_pass, ns);
 }
 
-static void bench_profile_bh_1k(struct kunit *test)
-{
-	bench_profile(test, BENCH_BH, SZ_1K);
+#define BENCH_PROFILE_CASE(name, path, chunk, pattern)		\
+static void bench_profile_##name(struct kunit *test)		\
+{								\
+	bench_profile(test, path, chunk, pattern);		\
 }
 
-static void bench_profile_iomap_1k(struct kunit *test)
-{
-	bench_profile(test, BENCH_IOMAP, SZ_1K);
-}
-
-static void bench_profile_bh_4k(struct kunit *test)
-{
-	bench_profile(test, BENCH_BH, SZ_4K);
-}
-
-static void bench_profile_iomap_4k(struct kunit *test)
-{
-	bench_profile(test, BENCH_IOMAP, SZ_4K);
-}
+BENCH_PROFILE_CASE(bh_1k, BENCH_BH, SZ_1K, BENCH_APPEND)
+BENCH_PROFILE_CASE(iomap_1k, BENCH_IOMAP, SZ_1K, BENCH_APPEND)
+BENCH_PROFILE_CASE(bh_4k, BENCH_BH, SZ_4K, BENCH_APPEND)
+BENCH_PROFILE_CASE(iomap_4k, BENCH_IOMAP, SZ_4K, BENCH_APPEND)
+BENCH_PROFILE_CASE(bh_ow_1k, BENCH_BH, SZ_1K, BENCH_SEQ)
+BENCH_PROFILE_CASE(iomap_ow_1k, BENCH_IOMAP, SZ_1K, BENCH_SEQ)
+BENCH_PROFILE_CASE(bh_ow_4k, BENCH_BH, SZ_4K, BENCH_SEQ)
+BENCH_PROFILE_CASE(iomap_ow_4k, BENCH_IOMAP, SZ_4K, BENCH_SEQ)
 
 static struct kunit_case bench_profile_cases[] = {
 	KUNIT_CASE_SLOW(bench_profile_bh_1k),
 	KUNIT_CASE_SLOW(bench_profile_iomap_1k),
 	KUNIT_CASE_SLOW(bench_profile_bh_4k),
 	KUNIT_CASE_SLOW(bench_profile_iomap_4k),
+	KUNIT_CASE_SLOW(bench_profile_bh_ow_1k),
+	KUNIT_CASE_SLOW(bench_profile_iomap_ow_1k),
+	KUNIT_CASE_SLOW(bench_profile_bh_ow_4k),
+	KUNIT_CASE_SLOW(bench_profile_iomap_ow_4k),
 	{}
 };
 

@@ -10,7 +10,8 @@ line is one run: MiB/s is bytes / ns (the timed part: the write calls and,
 for fsync runs, the fsync at the end of each pass), ns per call is ns /
 calls.  Per case and path: median, min and max MiB/s, median ns per call;
 per case the iomap/buffer_head and nodelalloc/delalloc ratios of the
-medians.
+medians, and iomap/buffer_head of the best runs (max MiB/s), which a busy
+host disturbs less.
 
 profile-CASE.txt is "perf report --children --sort symbol -g none" of one
 profile boot: the share of samples under each function, callees included.
@@ -40,8 +41,8 @@ NAMES = {"bh": "buffer_head", "iomap": "iomap", "iomap-nd": "iomap nodelalloc"}
 PATTERNS = ["seq-append", "seq-overwrite", "rand-overwrite"]
 LINE = re.compile(r"ext4_iomap_bench: chunk=(\d+) pattern=(\S+) sync=(\S+) "
                   r"path=(\S+) rep=(\d+) bytes=(\d+) calls=(\d+) ns=(\d+)")
-PLINE = re.compile(r"ext4_iomap_bench_profile: chunk=(\d+) path=(\S+) "
-                   r"calls=(\d+) ns=(\d+)")
+PLINE = re.compile(r"ext4_iomap_bench_profile: chunk=(\d+) pattern=(\S+) "
+                   r"path=(\S+) calls=(\d+) ns=(\d+)")
 
 # Functions whose inclusive share makes up each part of a write call.  Each
 # part lists alternatives, the first one found in the profile counts (the
@@ -157,13 +158,16 @@ def main():
         ps = entry["paths"]
         if "bh" in ps and "iomap" in ps:
             entry["iomap_vs_bh"] = ps["iomap"]["median_MiBps"] / ps["bh"]["median_MiBps"]
+        if "bh" in ps and "iomap" in ps:
+            entry["best_iomap_vs_bh"] = ps["iomap"]["max_MiBps"] / ps["bh"]["max_MiBps"]
         if "iomap" in ps and "iomap-nd" in ps:
             entry["nodelalloc_vs_delalloc"] = (ps["iomap-nd"]["median_MiBps"] /
                                                ps["iomap"]["median_MiBps"])
         result["cases"].append(entry)
 
     profiles = {}
-    for c in ["bh_1k", "iomap_1k", "bh_4k", "iomap_4k"]:
+    for c in ["bh_1k", "iomap_1k", "bh_4k", "iomap_4k",
+              "bh_ow_1k", "iomap_ow_1k", "bh_ow_4k", "iomap_ow_4k"]:
         txt = os.path.join(outdir, f"profile-{c}.txt")
         log = os.path.join(outdir, f"profile-{c}.log")
         if not os.path.exists(txt) or not os.path.exists(log):
@@ -176,8 +180,9 @@ def main():
         sp = split_profile(path, share)
         if not m or not sp:
             continue
-        ns_call = int(m.group(4)) / int(m.group(3))
+        ns_call = int(m.group(5)) / int(m.group(4))
         profiles[c] = {"path": path, "chunk": int(m.group(1)),
+                       "pattern": m.group(2),
                        "ns_per_call": ns_call, "percent": sp,
                        "ns": {k: v * ns_call / 100 for k, v in sp.items()},
                        "top": sorted(share.items(), key=lambda kv: -kv[1])[:40]}
@@ -195,15 +200,16 @@ def main():
     md.append("Machine: " + ", ".join(f"{k} {v}" for k, v in facts.items()))
     md.append("")
     md.append("| case |" + "".join(f" {NAMES[p]} MiB/s |" for p in PATHS) +
-              " iomap/bh | nd/da |" + "".join(f" {NAMES[p]} ns/call |" for p in PATHS))
-    md.append("|" + "---|" * (3 + 2 * len(PATHS)))
+              " iomap/bh | best iomap/bh | nd/da |" +
+              "".join(f" {NAMES[p]} ns/call |" for p in PATHS))
+    md.append("|" + "---|" * (4 + 2 * len(PATHS)))
     for e in result["cases"]:
         row = f"| {e['case']} |"
         for p in PATHS:
             x = e["paths"].get(p)
             row += (f" {x['median_MiBps']:.0f} ({x['min_MiBps']:.0f}-{x['max_MiBps']:.0f}) |"
                     if x else " - |")
-        for k in ("iomap_vs_bh", "nodelalloc_vs_delalloc"):
+        for k in ("iomap_vs_bh", "best_iomap_vs_bh", "nodelalloc_vs_delalloc"):
             row += f" {e[k]:.2f} |" if k in e else " - |"
         for p in PATHS:
             x = e["paths"].get(p)
@@ -220,14 +226,14 @@ def main():
     if profiles:
         md.append("")
         md.append("Where the time of one write call goes (cached sequential "
-                  "append; perf samples of a separate boot, callees included, "
+                  "append and overwrite; perf samples of a separate boot, callees included, "
                   "scaled to that boot's ns per call):")
         md.append("")
         parts = ["mapping", "folio", "block state", "zeroing", "copy", "other"]
-        md.append("| path, chunk | ns/call |" + "".join(f" {p} |" for p in parts))
+        md.append("| path, pattern, chunk | ns/call |" + "".join(f" {p} |" for p in parts))
         md.append("|" + "---|" * (2 + len(parts)))
         for c, pr in profiles.items():
-            md.append(f"| {NAMES[pr['path']]} {chunk_name(pr['chunk'])} | "
+            md.append(f"| {NAMES[pr['path']]} {pr['pattern']} {chunk_name(pr['chunk'])} | "
                       f"{pr['ns_per_call']:.0f} |" +
                       "".join(f" {pr['ns'][p]:.0f} ({pr['percent'][p]:.0f}%) |"
                               for p in parts))
