@@ -7,6 +7,8 @@
 #   make kunit-debug    x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM, UBSAN
 #   make kunit-module   the suites as a module (insmod in an x86_64 guest)
 #   make kunit-repeat   N=20 back-to-back UML runs, results must not vary
+#   make matrix      KUnit configurations make test skips: x86_64 without
+#                    debug options, arm64 4k and 16k pages, UML repo config
 #   make bench       fio buffered writes: buffer_head vs iomap (BENCH_REPS=5)
 #   make bench-native  the same at native speed: KUnit benchmark under UML,
 #                    with a perf profile of 1k/4k write calls
@@ -16,6 +18,9 @@
 #   make test        what CI runs: all architectures, e2e, static checks
 #   make tree        generate build/linux (base + patches/ + overlay)
 #   make export      save commits made in build/linux into patches/
+#   make series      the work as a git am-able series with a cover letter
+#                    in build/series/, checked (series-check: and every
+#                    prefix built for UML)
 #   make checks      checkpatch, sparse and W=1 only
 #   make selftest    self-test of the tree tooling
 #   make deps        install the Debian packages needed
@@ -32,10 +37,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,25s/^# \{0,1\}//p' Makefile
+	@sed -n '3,30s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -58,6 +63,15 @@ kunit-module: tree
 N ?= 20
 kunit-repeat: kunit
 	@$(SH) mk/repeat.sh $(REPO) $(BUILD) $(N)
+
+series: tree
+	@$(SH) mk/series.sh $(REPO) $(BUILD)
+
+series-check: tree
+	@SERIES_BUILD=1 $(SH) mk/series.sh $(REPO) $(BUILD)
+
+matrix: tree
+	@$(SH) mk/matrix.sh $(REPO) $(BUILD) $(MATRIX)
 
 crash: tree
 	@$(SH) mk/crash.sh $(REPO) $(BUILD)

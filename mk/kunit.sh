@@ -16,6 +16,11 @@
 # Environment:
 #   KUNIT_DEBUG=1  a kernel with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN
 #                  (its own build dir; results named kunit-ARCH-debug.*)
+#   KUNIT_PAGES=16k|64k  arm64 only: that page size (results and build dir
+#                  named kunit-arm64-16k.*, kunit-arm64-64k.*)
+#   KUNIT_CONFIG=ext4  the ext4 directory's own kunitconfig, as bots run it
+#                  (kunit.py run --kunitconfig=fs/ext4), instead of the
+#                  repo's .kunitconfig
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -34,10 +39,26 @@ if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
 		debug+=(--kconfig_add "CONFIG_$o=y")
 	done
 fi
+case "${KUNIT_PAGES:-}" in
+"") ;;
+16k|64k) [ "$arch" = arm64 ] || { echo "mk: error: KUNIT_PAGES is for arm64" >&2; exit 2; }
+	name=$name-${KUNIT_PAGES}
+	debug+=(--kconfig_add "CONFIG_ARM64_${KUNIT_PAGES^^}_PAGES=y") ;;
+*)	echo "mk: error: KUNIT_PAGES=$KUNIT_PAGES: use 16k or 64k" >&2; exit 2 ;;
+esac
+kunitconfig=$repo/.kunitconfig
+case "${KUNIT_CONFIG:-}" in
+"") ;;
+ext4) kunitconfig=fs/ext4 ;;
+*)	echo "mk: error: KUNIT_CONFIG=$KUNIT_CONFIG: use ext4" >&2; exit 2 ;;
+esac
 bdir=$build/$name
 mkdir -p "$out"
 
-args=(run --kunitconfig="$repo/.kunitconfig" --build_dir="$bdir"
+# Console timestamps give the per-case run times (mk/kunit-times.py); they
+# change nothing else.
+args=(run --kunitconfig="$kunitconfig" --build_dir="$bdir"
+      --kconfig_add CONFIG_PRINTK_TIME=y
       --jobs="$(nproc)" --json="$out/$name.json" "${debug[@]}")
 case "$arch" in
 um) ;;

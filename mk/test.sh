@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# What CI runs: the tree, the tooling self-test, KUnit on every
-# architecture, 20 repeated UML runs, an x86_64 debug kernel (KASAN,
-# lockdep, DEBUG_VM, UBSAN), the suites as a module, the e2e run (fio
+# What CI runs: the tree, the tooling self-test, KUnit with the ext4
+# directory's kunitconfig on UML (and 20 repeated UML runs), on an x86_64
+# debug kernel (KASAN, lockdep, DEBUG_VM, UBSAN) and on arm64 with 64 KiB
+# pages, the suites as a module, the e2e run (fio
 # and file operations on ext4 in an x86_64 guest, see mk/e2e.sh), the
 # crash check (mk/crash.sh) and the static checks; then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
@@ -49,24 +50,39 @@ printf 'PASS\tgenerate the patched tree\t%s\n' "$(cat "$build/tree.info")" > "$o
 step "tooling self-test"
 timed selftest bash "$repo/mk/selftest.sh" "$repo" "$build"
 
-for arch in "${archs[@]}"; do
-	step "kunit $arch"
+# The KUnit runs use the ext4 directory's own kunitconfig, the way bots
+# and maintainers run the ext4 tests (kunit.py run --kunitconfig=fs/ext4):
+# UML; x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN; arm64 with
+# 64 KiB pages.  x86_64 without debug options, arm64 with 4 KiB and
+# 16 KiB pages and the repo's .kunitconfig are `make matrix`.
+export KUNIT_CONFIG=ext4
+runs=()
+has() { [[ " ${archs[*]} " == *" $1 "* ]]; }
+if has um; then
+	step "kunit um (--kunitconfig=fs/ext4)"
 	# shellcheck disable=SC2086
-	timed "kunit-$arch" bash "$repo/mk/kunit.sh" "$repo" "$build" "$arch" ${KUNIT_ARGS:-}
-done
-
-runs=("${archs[@]}")
-if [[ " ${archs[*]} " == *" um "* ]]; then
+	timed kunit-um bash "$repo/mk/kunit.sh" "$repo" "$build" um ${KUNIT_ARGS:-}
+	runs+=(um)
 	step "kunit um, 20 runs back to back"
 	timed kunit-repeat bash "$repo/mk/repeat.sh" "$repo" "$build" 20
 fi
 
-if [[ " ${archs[*]} " == *" x86_64 "* ]]; then
-	step "kunit x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM, UBSAN"
+if has x86_64; then
+	step "kunit x86_64 with KASAN, PROVE_LOCKING, DEBUG_VM, UBSAN (--kunitconfig=fs/ext4)"
 	# shellcheck disable=SC2086
 	timed kunit-x86_64-debug env KUNIT_DEBUG=1 bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 ${KUNIT_ARGS:-}
 	runs+=(x86_64-debug)
+fi
 
+if has arm64; then
+	step "kunit arm64 with 64 KiB pages (--kunitconfig=fs/ext4)"
+	# shellcheck disable=SC2086
+	timed kunit-arm64-64k env KUNIT_PAGES=64k bash "$repo/mk/kunit.sh" "$repo" "$build" arm64 ${KUNIT_ARGS:-}
+	runs+=(arm64-64k)
+fi
+unset KUNIT_CONFIG
+
+if has x86_64; then
 	step "kunit as a module (x86_64 guest)"
 	timed kunit-module bash "$repo/mk/kunit-module.sh" "$repo" "$build"
 	runs+=(module)
@@ -91,4 +107,5 @@ timed checks bash "$repo/mk/checks.sh" "$repo" "$build"
 step "summary"
 echo "times:"; sed 's/^/  /' "$times"
 echo "  total $(( $(date +%s) - t0 ))s"
-python3 "$repo/mk/summary.py" "$out" "${runs[@]}"
+python3 "$repo/mk/summary.py" "$out" "${runs[@]}" | tee "$out/summary.txt"
+exit "${PIPESTATUS[0]}"

@@ -70,6 +70,7 @@ static const char * const bench_path_names[] = {
 	[BENCH_IOMAP] = "iomap",
 	[BENCH_IOMAP_ND] = "iomap-nd",
 };
+
 static const char * const bench_path_opts[] = {
 	[BENCH_BH] = "",
 	[BENCH_IOMAP] = "buffered_iomap",

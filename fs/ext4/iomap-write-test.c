@@ -118,8 +118,9 @@ struct iw_start {
  * @free: Delta of the free clusters counter from the baseline.
  * @size: i_size.
  * @disksize: i_disksize.
- * @dirty_pages: Bit n set: page n of the file is in a dirty folio (pages
- *	0 to BITS_PER_LONG - 1 are checked).
+ * @dirty_pages: Bit n set: the 4 KiB at n * 4 KiB of the file are in a
+ *	dirty folio (units 0 to BITS_PER_LONG - 1 are checked); widened to
+ *	whole pages where pages are larger (iw_page_units()).
  */
 struct iw_state {
 	const struct iw_es *es;
@@ -232,21 +233,47 @@ static void iw_start(struct iw_ctx *c, const struct iw_start *s)
 	ext4_kunit_read_counters(c->inode, &c->base);
 }
 
-/* Bit n: page n of the file is in a dirty folio. */
-static unsigned long iw_dirty_pages(struct inode *inode)
+/*
+ * Dirty page cache in 4 KiB units, whatever the page size: bit n is set
+ * when byte n * 4 KiB of the file is in a dirty folio.  Expectations are
+ * written in these units (PG(n)), as for 4 KiB pages; iw_page_units()
+ * widens them to whole pages, since a folio is dirty or clean as a whole,
+ * so that they hold on 16 KiB and 64 KiB pages too.
+ */
+#define IW_UNIT		SZ_4K
+#define IW_NR_UNITS	BITS_PER_LONG
+
+static unsigned long iw_dirty_units(struct inode *inode)
 {
 	unsigned long mask = 0;
-	pgoff_t i;
+	unsigned int i;
 
-	for (i = 0; i < BITS_PER_LONG; i++) {
-		struct folio *folio = filemap_get_folio(inode->i_mapping, i);
+	for (i = 0; i < IW_NR_UNITS; i++) {
+		struct folio *folio;
 
+		folio = filemap_get_folio(inode->i_mapping,
+					  ((loff_t)i * IW_UNIT) >> PAGE_SHIFT);
 		if (IS_ERR(folio))
 			continue;
 		if (folio_test_dirty(folio))
 			mask |= BIT(i);
 		folio_put(folio);
 	}
+	return mask;
+}
+
+/* @units widened to whole pages: a page with any unit set gets all set. */
+static unsigned long iw_page_units(unsigned long units)
+{
+	const unsigned int per_page = PAGE_SIZE / IW_UNIT;
+	const unsigned long page = per_page >= BITS_PER_LONG ? ~0UL :
+				   BIT(per_page) - 1;
+	unsigned long mask = 0;
+	unsigned int i;
+
+	for (i = 0; i < IW_NR_UNITS; i += per_page)
+		if (units & (page << i))
+			mask |= page << i;
 	return mask;
 }
 
@@ -296,10 +323,11 @@ static void iw_check(struct iw_ctx *c, const char *when,
 			    "%s: i_size", when);
 	KUNIT_EXPECT_EQ_MSG(test, EXT4_I(inode)->i_disksize, st->disksize,
 			    "%s: i_disksize", when);
-	pages = iw_dirty_pages(inode);
-	KUNIT_EXPECT_EQ_MSG(test, pages, st->dirty_pages,
-			    "%s: dirty pages: expected %#lx, found %#lx", when,
-			    st->dirty_pages, pages);
+	pages = iw_dirty_units(inode);
+	KUNIT_EXPECT_EQ_MSG(test, pages, iw_page_units(st->dirty_pages),
+			    "%s: dirty 4k units of the file (%lu KiB pages): expected %#lx, found %#lx",
+			    when, PAGE_SIZE / SZ_1K,
+			    iw_page_units(st->dirty_pages), pages);
 }
 
 /* The tree without holes, which are only cached lookups. */
@@ -534,7 +562,11 @@ struct write_row {
 };
 
 #define KB(n)	((n) * 1024LL)
+/* 4 KiB unit n of the file (page n with 4 KiB pages), see iw_dirty_units(). */
 #define PG(n)	BIT(n)
+/* 1k and 4k blocks in a page, for rows that hold for any page size. */
+#define P1	((int)(PAGE_SIZE / SZ_1K))
+#define P4	((int)(PAGE_SIZE / SZ_4K))
 
 static const struct write_row write_rows[] = {
 	/* 1k blocks, delalloc: into a hole of an empty file. */
@@ -830,13 +862,20 @@ static void write_row_test(struct kunit *test)
 }
 
 /*
- * Real write faults: a shared writable mapping of a sparse 10000-byte
- * file, written at 100 (page 0) and at 9000 (page 2, which ends at EOF)
- * with copy_to_user() from the test thread. ext4_page_mkwrite() goes
- * through iomap_page_mkwrite(): the blocks of each faulting folio up to
- * EOF are reserved (delalloc) or allocated unwritten, and the folios are
- * dirty. After fsync the data reads back and the rest reads as zeros.
+ * Real write faults: a shared writable mapping of a sparse file of two
+ * pages and 1808 bytes (10000 bytes with 4 KiB pages), written at 100 (page
+ * 0) and at 808 into page 2 (which ends at EOF) with copy_to_user() from
+ * the test thread. ext4_page_mkwrite() goes through iomap_page_mkwrite():
+ * the blocks of each faulting folio up to EOF are reserved (delalloc) or
+ * allocated unwritten, and the folios are dirty. After fsync the data
+ * reads back and the rest reads as zeros.  The rows are written for any
+ * page size (P1, P4).
  */
+#define MM_SIZE		(2 * PAGE_SIZE + 1808)
+#define MM_POS2		(2 * PAGE_SIZE + 808)
+/* Clusters of 16 blocks reserved for blocks [0, P4) and block 2 * P4. */
+#define MM_BIG_CL	(DIV_ROUND_UP(P4, 16) + (2 * P4 / 16 > (P4 - 1) / 16))
+
 struct mmap_row {
 	const char *desc;
 	const struct iw_fs *fs;
@@ -849,24 +888,29 @@ struct mmap_row {
 
 static const struct mmap_row mmap_rows[] = {
 	{ "1k da", &fs_1k,
-	  .es = { DA(0, 4), HO(4, 4), DA(8, 2), HO(10, END) }, .reserved = 6,
-	  .dirty = 6,
-	  .synced = { WR(0, 4), HO(4, 4), WR(8, 2), HO(10, END) },
-	  .synced_free = -6 },
+	  .es = { DA(0, P1), HO(P1, P1), DA(2 * P1, 2), HO(2 * P1 + 2, END) },
+	  .reserved = P1 + 2, .dirty = P1 + 2,
+	  .synced = { WR(0, P1), HO(P1, P1), WR(2 * P1, 2),
+		      HO(2 * P1 + 2, END) },
+	  .synced_free = -(P1 + 2) },
 	{ "1k nd", &fs_1k_nd,
-	  .es = { UW(0, 4), HO(4, 4), UW(8, 2), HO(10, END) }, .free = -6,
-	  .synced = { WR(0, 4), HO(4, 4), WR(8, 2), HO(10, END) },
-	  .synced_free = -6 },
+	  .es = { UW(0, P1), HO(P1, P1), UW(2 * P1, 2), HO(2 * P1 + 2, END) },
+	  .free = -(P1 + 2),
+	  .synced = { WR(0, P1), HO(P1, P1), WR(2 * P1, 2),
+		      HO(2 * P1 + 2, END) },
+	  .synced_free = -(P1 + 2) },
 	{ "4k da", &fs_4k,
-	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 2,
-	  .dirty = 2,
-	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
-	  .synced_free = -2 },
+	  .es = { DA(0, P4), HO(P4, P4), DA(2 * P4, 1), HO(2 * P4 + 1, END) },
+	  .reserved = P4 + 1, .dirty = P4 + 1,
+	  .synced = { WR(0, P4), HO(P4, P4), WR(2 * P4, 1),
+		      HO(2 * P4 + 1, END) },
+	  .synced_free = -(P4 + 1) },
 	{ "4k bigalloc", &fs_4k_big,
-	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 1,
-	  .dirty = 1,
-	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
-	  .synced_free = -1 },
+	  .es = { DA(0, P4), HO(P4, P4), DA(2 * P4, 1), HO(2 * P4 + 1, END) },
+	  .reserved = MM_BIG_CL, .dirty = MM_BIG_CL,
+	  .synced = { WR(0, P4), HO(P4, P4), WR(2 * P4, 1),
+		      HO(2 * P4 + 1, END) },
+	  .synced_free = -MM_BIG_CL },
 };
 
 KUNIT_ARRAY_PARAM_DESC(mmap_rows, mmap_rows, desc);
@@ -876,8 +920,8 @@ static void mmap_write_test(struct kunit *test)
 	const struct mmap_row *r = test->param_value;
 	struct iw_state st = {
 		.es = r->es, .reserved = r->reserved, .dirty = r->dirty,
-		.free = r->free, .size = 10000, .disksize = 10000,
-		.dirty_pages = PG(0) | PG(2),
+		.free = r->free, .size = MM_SIZE, .disksize = MM_SIZE,
+		.dirty_pages = PG(0) | PG(MM_POS2 / IW_UNIT),
 	};
 	static const char data[] = "written through a shared mapping";
 	const size_t n = sizeof(data) - 1;
@@ -888,7 +932,7 @@ static void mmap_write_test(struct kunit *test)
 	size_t i;
 
 	c = iw_setup(test, r->fs, "file");
-	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, 10000), 0);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, MM_SIZE), 0);
 	iw_start(c, &(struct iw_start){});
 
 	addr = kunit_vm_mmap(test, c->file, 0, 3 * PAGE_SIZE,
@@ -898,8 +942,8 @@ static void mmap_write_test(struct kunit *test)
 			    (long)addr);
 	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 100),
 					       data, n), 0, "fault at 100");
-	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 9000),
-					       data, n), 0, "fault at 9000");
+	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + MM_POS2),
+					       data, n), 0, "fault in page 2");
 	iw_check(c, "after the faults", &st);
 
 	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
@@ -907,17 +951,19 @@ static void mmap_write_test(struct kunit *test)
 	st.reserved = 0;
 	st.dirty = 0;
 	st.free = r->synced_free;
-	st.disksize = 10000;
+	st.disksize = MM_SIZE;
 	st.dirty_pages = 0;
 	iw_check(c, "after fsync", &st);
 
-	buf = kunit_kzalloc(test, 10000, GFP_KERNEL);
+	buf = kunit_kzalloc(test, MM_SIZE, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
-	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, 10000, &pos), 10000);
+	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, MM_SIZE, &pos),
+			(ssize_t)MM_SIZE);
 	KUNIT_EXPECT_MEMEQ(test, buf + 100, data, n);
-	KUNIT_EXPECT_MEMEQ(test, buf + 9000, data, n);
-	for (i = 0; i < 10000; i++) {
-		if ((i >= 100 && i < 100 + n) || (i >= 9000 && i < 9000 + n))
+	KUNIT_EXPECT_MEMEQ(test, buf + MM_POS2, data, n);
+	for (i = 0; i < MM_SIZE; i++) {
+		if ((i >= 100 && i < 100 + n) ||
+		    (i >= MM_POS2 && i < MM_POS2 + n))
 			continue;
 		if (buf[i]) {
 			KUNIT_FAIL(test, "byte %zu reads %#x, not 0", i,
@@ -982,12 +1028,18 @@ static const struct falloc_row falloc_rows[] = {
 	  .disksize = KB(8),
 	  .synced = { WR(0, 2), HO(2, 2), WR(4, 4), HO(8, END) },
 	  .synced_free = 2 },
-	{ "4k da: punch a whole dirty block", &fs_4k,
-	  { .dirty_len = KB(12) }, PUNCH, KB(4), KB(4),
-	  .es = { DA(0, 1), HO(1, 1), DA(2, 1), HO(3, END) }, .reserved = 2,
-	  .dirty = -1, .disksize = KB(8), .pages = PG(0) | PG(2),
-	  .synced = { WR(0, 1), HO(1, 1), WR(2, 1), HO(3, END) },
-	  .synced_free = -2 },
+	/*
+	 * A whole page (a whole block with 4 KiB pages) of dirty data: no
+	 * folio is covered in part, nothing is written back, the page's
+	 * delalloc goes.
+	 */
+	{ "4k da: punch a whole dirty page", &fs_4k,
+	  { .dirty_len = 3 * PAGE_SIZE }, PUNCH, PAGE_SIZE, PAGE_SIZE,
+	  .es = { DA(0, P4), HO(P4, P4), DA(2 * P4, P4), HO(3 * P4, END) },
+	  .reserved = 2 * P4, .dirty = -P4, .disksize = 2 * PAGE_SIZE,
+	  .pages = PG(0) | PG(2 * P4),
+	  .synced = { WR(0, P4), HO(P4, P4), WR(2 * P4, P4), HO(3 * P4, END) },
+	  .synced_free = -2 * P4 },
 };
 
 KUNIT_ARRAY_PARAM_DESC(falloc_rows, falloc_rows, desc);
@@ -1330,7 +1382,7 @@ static void enospc_row_test(struct kunit *test)
 	}
 	if (!ret) {
 		st.size = r->map_len;
-		st.dirty_pages = BIT(DIV_ROUND_UP(r->map_len, PAGE_SIZE)) - 1;
+		st.dirty_pages = BIT(DIV_ROUND_UP(r->map_len, IW_UNIT)) - 1;
 	}
 	iw_check(c, ret ? "after ENOSPC" : "after the write", &st);
 
@@ -1775,7 +1827,9 @@ static void wb_map_error_test(struct kunit *test)
 {
 	static const struct iw_es es[] = {
 		WR(0, 1), HO(1, 1), WR(2, 1), HO(3, 1), WR(4, 1), HO(5, 1),
-		WR(6, 1), HO(7, 1), WR(8, 1), HO(9, 11), HO(21, END), {}
+		WR(6, 1), HO(7, 1), WR(8, 1), HO(9, 11),
+		/* Cached by the lookup at the end of the folio of block 20. */
+		HO(round_up(21, P4), END), {}
 	};
 	struct iw_state st = { .es = es, .size = KB(84), .disksize = KB(36) };
 	struct kunit_ramdisk_rule rule = {

@@ -1,0 +1,217 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make series: the whole work as a git format-patch series a maintainer
+# can apply with git am, under BUILD_DIR/series/: 0000-cover-letter.patch
+# and one patch per patches/ entry, each carrying the new files (the
+# overlay) it needs.  The generated tree's commits (one per patches/ entry)
+# do not hold the overlay; here each commit is replayed on a scratch
+# branch of the tree's repository and amended with its new files:
+#   - a .c file goes with the first patch that adds its object (NAME.o) to
+#     a Makefile;
+#   - a header goes with the first .c file of the overlay that includes it;
+#   - the user-space helpers of the e2e under tools/testing/ext4-iomap/ are
+#     not kernel code and stay out (the cover letter says so).
+# Then the checks (results in BUILD_DIR/results/series.tsv):
+#   - every kernel file of the overlay is in some patch;
+#   - the series applies with git am to a clean checkout of the base, and
+#     the result is exactly the generated tree (base + patches + overlay);
+#   - every patch passes checkpatch.pl --strict;
+#   - with SERIES_BUILD=1 (make series-check), every prefix of the series
+#     builds for UML, incrementally, in its own build dir.
+#
+# Usage: series.sh REPO_DIR BUILD_DIR
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+tree=$build/linux
+state=$tree/.git/ext4-iomap
+out=$build/series
+results=$build/results
+tsv=$results/series.tsv
+wt=$build/series-tree
+unset MAKEFLAGS MFLAGS MAKELEVEL
+mkdir -p "$results"
+: > "$tsv"
+msg() { echo "mk: series: $*"; }
+result() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$tsv"; msg "$2: $1${3:+ ($3)}"; }
+die() { result FAIL "$1" "$2"; exit 1; }
+g() { git -C "$tree" "$@"; }
+w() { git -C "$wt" "$@"; }
+
+[ -d "$state" ] || die "make series" "no generated tree (make tree)"
+mapfile -t commits < <(g rev-list --reverse base..HEAD)
+[ "${#commits[@]}" -gt 0 ] || die "make series" "no patches"
+base_desc=$(cat "$state/base-desc")
+
+# --- which patch carries which new file ---------------------------------
+declare -A owner
+mapfile -t kfiles < <(cd "$repo" && find fs include lib -type f 2>/dev/null | LC_ALL=C sort)
+for f in "${kfiles[@]}"; do
+	case "$f" in
+	*.c)
+		o=$(basename "$f" .c).o
+		for i in "${!commits[@]}"; do
+			if g show --format= "${commits[$i]}" -- "$(dirname "$f")/Makefile" |
+			   grep -q "^+.*\b${o//./\\.}\b"; then
+				owner[$f]=$i
+				break
+			fi
+		done ;;
+	esac
+done
+for f in "${kfiles[@]}"; do
+	case "$f" in
+	*.h)
+		h=$(basename "$f")
+		best=""
+		for c in "${kfiles[@]}"; do
+			[[ "$c" == *.c ]] && [ -n "${owner[$c]:-}" ] || continue
+			if grep -Eq "^#include [<\"]([a-z]+/)?${h//./\\.}[>\"]" "$repo/$c"; then
+				if [ -z "$best" ] || [ "${owner[$c]}" -lt "$best" ]; then best=${owner[$c]}; fi
+			fi
+		done
+		[ -z "$best" ] || owner[$f]=$best ;;
+	esac
+done
+missing=()
+for f in "${kfiles[@]}"; do
+	[ -n "${owner[$f]:-}" ] || missing+=("$f")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	result FAIL "every new kernel file is in a patch" "no patch builds ${missing[*]}"
+else
+	result PASS "every new kernel file is in a patch" "${#kfiles[@]} files"
+fi
+
+# --- replay the series with its new files --------------------------------
+rm -rf "$wt"
+g worktree prune
+g worktree add -q --detach "$wt" base || die "make series" "cannot check out the base"
+export GIT_AUTHOR_NAME="${PATCH_AUTHOR_NAME:-ext4-iomap developers}"
+export GIT_AUTHOR_EMAIL="${PATCH_AUTHOR_EMAIL:-dev@localhost}"
+export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+for i in "${!commits[@]}"; do
+	c=${commits[$i]}
+	w cherry-pick --allow-empty --keep-redundant-commits -x "$c" >/dev/null 2>&1 ||
+		die "make series" "cannot replay $(g log -1 --format=%s "$c")"
+	# cherry-pick -x leaves a "(cherry picked from ...)" line: drop it,
+	# keep author, date and message as they are.
+	w commit -q --amend --no-edit -m "$(g log -1 --format=%B "$c")" --date="$(g log -1 --format=%aI "$c")"
+	added=()
+	for f in "${kfiles[@]}"; do
+		[ "${owner[$f]:-}" = "$i" ] || continue
+		mkdir -p "$wt/$(dirname "$f")"
+		cp "$repo/$f" "$wt/$f"
+		added+=("$f")
+	done
+	if [ "${#added[@]}" -gt 0 ]; then
+		w add -f -- "${added[@]}"
+		w commit -q --amend --no-edit --date="$(g log -1 --format=%aI "$c")"
+	fi
+done
+tip=$(w rev-parse HEAD)
+w branch -f series "$tip" >/dev/null
+
+# --- the patches and the cover letter ------------------------------------
+rm -rf "$out"
+mkdir -p "$out"
+w format-patch -q --no-signature --cover-letter --base=base --thread=shallow \
+	-o "$out" "base..$tip" || die "make series" "git format-patch failed"
+n=${#commits[@]}
+last=$(tail -n 1 "$results/summary.txt" 2>/dev/null)
+python3 "$repo/mk/series/cover.py" "$out/0000-cover-letter.patch" "$repo" \
+	"$base_desc" "$n" "${last:-}" || die "make series" "cover letter"
+result PASS "git format-patch" "$n patches and a cover letter in $out"
+
+# --- it applies to a clean base and gives the generated tree -------------
+am=$build/series-am
+rm -rf "$am"
+g worktree prune
+g worktree add -q --detach "$am" base || die "git am" "cannot check out the base"
+mapfile -t plist < <(ls "$out"/*.patch | grep -v '/0000-cover-letter\.patch$')
+git -C "$am" am -q --keep-cr "${plist[@]}" > "$am.log" 2>&1
+if [ "$(git -C "$am" rev-list --count base..HEAD)" != "$n" ]; then
+	git -C "$am" am --abort >/dev/null 2>&1
+	result FAIL "git am of the series to a clean $base_desc" "$(git -C "$am" rev-list --count base..HEAD) of $n applied"
+else
+	result PASS "git am of the series to a clean $base_desc" "$n patches"
+	# The applied tree against the generated one: its HEAD with the
+	# overlay's kernel files added, in a scratch index.
+	want=$(export GIT_INDEX_FILE=$build/series-index
+		rm -f "$GIT_INDEX_FILE"
+		g read-tree HEAD && g add -f -- "${kfiles[@]}" && g write-tree)
+	rm -f "$build/series-index"
+	have=$(git -C "$am" rev-parse 'HEAD^{tree}')
+	if [ -n "$want" ] && [ "$want" = "$have" ]; then
+		result PASS "the applied series is the generated tree" ""
+	else
+		result FAIL "the applied series is the generated tree" \
+			"git diff --stat $want $have (in $tree)"
+	fi
+fi
+git -C "$tree" worktree remove --force "$am" >/dev/null 2>&1
+
+# --- checkpatch --strict on every patch ----------------------------------
+bad=0
+for p in "$out"/*.patch; do
+	case "$p" in *0000-cover-letter.patch) continue ;; esac
+	# New files sit in directories MAINTAINERS already covers (checked
+	# below), so FILE_PATH_CHANGES' question is answered.
+	rep=$(cd "$tree" && PATH=/usr/bin:/bin:$PATH perl scripts/checkpatch.pl --strict \
+		--terse --no-summary --show-types --ignore FILE_PATH_CHANGES "$p" 2>&1)
+	if [ -n "$rep" ]; then
+		echo "$rep" | sed 's/^/    /'
+		bad=$((bad + 1))
+	fi
+done
+if [ "$bad" = 0 ]; then
+	result PASS "checkpatch --strict on every patch of the series" "$n patches"
+else
+	result FAIL "checkpatch --strict on every patch of the series" "$bad patch(es) with reports"
+fi
+
+nomaint=()
+for f in "${kfiles[@]}"; do
+	(cd "$tree" && perl scripts/get_maintainer.pl --no-git --no-rolestats \
+		--no-r --no-l -f "$f" 2>/dev/null) | grep -q '@' || nomaint+=("$f")
+done
+if [ "${#nomaint[@]}" = 0 ]; then
+	result PASS "MAINTAINERS covers every new file" "${#kfiles[@]} files"
+else
+	result FAIL "MAINTAINERS covers every new file" "none for ${nomaint[*]}"
+fi
+
+# --- every prefix builds (UML, incremental) ------------------------------
+if [ "${SERIES_BUILD:-0}" = 1 ]; then
+	obj=$build/series-um
+	mkdir -p "$obj"
+	cfg=$repo/mk/series/um.config
+	failed=()
+	i=0
+	start=$(date +%s)
+	for c in $(w rev-list --reverse "base..$tip"); do
+		i=$((i + 1))
+		w checkout -q --detach "$c"
+		[ -f "$obj/.config" ] || make -s -C "$wt" O="$obj" ARCH=um defconfig >/dev/null 2>&1
+		# Options a patch adds are new to olddefconfig: ask for them again.
+		cat "$cfg" >> "$obj/.config"
+		make -s -C "$wt" O="$obj" ARCH=um olddefconfig >/dev/null 2>&1
+		t0=$(date +%s)
+		if make -s -C "$wt" O="$obj" ARCH=um -j"$(nproc)" > "$obj/build-$i.log" 2>&1; then
+			msg "prefix $i/$n builds ($(( $(date +%s) - t0 ))s): $(w log -1 --format=%s)"
+		else
+			failed+=("$i")
+			grep -E 'error|Error' "$obj/build-$i.log" | head -n 5 | sed 's/^/    /'
+		fi
+	done
+	if [ "${#failed[@]}" = 0 ]; then
+		result PASS "every prefix of the series builds (UML)" "$n prefixes in $(( $(date +%s) - start ))s"
+	else
+		result FAIL "every prefix of the series builds (UML)" "prefixes ${failed[*]} fail: see $obj/build-N.log"
+	fi
+fi
+g worktree remove --force "$wt" >/dev/null 2>&1
+grep -q '^FAIL' "$tsv" && exit 1
+exit 0
