@@ -21,6 +21,8 @@
 #   make series      the work as a git am-able series with a cover letter
 #                    in build/series/, checked (series-check: and every
 #                    prefix built for UML)
+#   make coverage    line/branch coverage of fs/ext4 from the suites (UML
+#                    gcov, lcov) in build/results/coverage/
 #   make checks      checkpatch, sparse and W=1 only
 #   make selftest    self-test of the tree tooling
 #   make deps        install the Debian packages needed
@@ -37,10 +39,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check coverage bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,30s/^# \{0,1\}//p' Makefile
+	@sed -n '3,32s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -69,6 +71,9 @@ series: tree
 
 series-check: tree
 	@SERIES_BUILD=1 $(SH) mk/series.sh $(REPO) $(BUILD)
+
+coverage: tree deps-auto
+	@$(SH) mk/coverage.sh $(REPO) $(BUILD)
 
 matrix: tree
 	@$(SH) mk/matrix.sh $(REPO) $(BUILD) $(MATRIX)

@@ -34,6 +34,7 @@ busybox-static /bin/busybox
 fio fio
 xfsprogs /usr/sbin/xfs_io
 gnuplot-nox gnuplot
+lcov genhtml
 "
 
 missing=()

@@ -6,7 +6,9 @@
 # debug kernel (KASAN, lockdep, DEBUG_VM, UBSAN) and on arm64 with 64 KiB
 # pages, the suites as a module, the e2e run (fio
 # and file operations on ext4 in an x86_64 guest, see mk/e2e.sh), the
-# crash check (mk/crash.sh) and the static checks; then the total.  Every step runs
+# crash check (mk/crash.sh), the static checks and the series (mk/series.sh:
+# git am to a clean base, checkpatch --strict; SERIES_BUILD=1 builds every
+# prefix too); then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
 # last line is "N passed, N failed"; the exit status is non-zero on any
 # failure.
@@ -103,6 +105,12 @@ fi
 
 step "static checks"
 timed checks bash "$repo/mk/checks.sh" "$repo" "$build"
+
+step "the series (make series: git am, checkpatch --strict${SERIES_BUILD:+, every prefix built})"
+if ! timed series bash "$repo/mk/series.sh" "$repo" "$build" &&
+   ! grep -qs '^FAIL' "$out/series.tsv"; then
+	printf 'FAIL\tseries\tmk/series.sh failed without recording a failure\n' >> "$out/series.tsv"
+fi
 
 step "summary"
 echo "times:"; sed 's/^/  /' "$times"
