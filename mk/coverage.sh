@@ -4,7 +4,8 @@
 # make coverage: line and branch coverage of fs/ext4 from our KUnit suites
 # alone.  UML's own gcov support (CONFIG_GCOV, see Documentation/dev-tools/
 # kunit/running_tips.rst): kunit.py runs --kunitconfig=fs/ext4 in its own
-# build dir (build/coverage-um) with CONFIG_GCOV, the UML process writes
+# build dir (build/coverage-um, sources in build/coverage-src, see below)
+# with CONFIG_GCOV, the UML process writes
 # the .gcda files when it exits, lcov collects fs/ext4 and genhtml renders
 # it under BUILD_DIR/results/coverage/ (index.html).  functions.py then
 # reads gcov's JSON for the files the series changes and writes
@@ -29,10 +30,32 @@ command -v lcov >/dev/null && command -v genhtml >/dev/null ||
 rm -rf "$out"
 mkdir -p "$out"
 
+# The dynamic loader runs the destructors of the .fini_array output section
+# that UML's arch/um/include/asm/common.lds.S makes, which takes only input
+# sections named .fini_array; gcc puts gcov's __gcov_exit in .fini_array.00100,
+# which ends up in a second .fini_array that nothing runs, so no .gcda file
+# is ever written (the "missing .gcda files" of running_tips.rst).  Build
+# from a copy of the generated tree whose common.lds.S takes .fini_array.*
+# too; nothing else differs.
+src=$build/coverage-src
+head=$(git -C "$tree" rev-parse HEAD)
+if [ "$(git -C "$src" rev-parse HEAD 2>/dev/null)" != "$head" ]; then
+	rm -rf "$src"
+	git -C "$tree" worktree prune
+	git -C "$tree" worktree add -q --detach "$src" "$head" || die "cannot check out $src"
+fi
+lds=arch/um/include/asm/common.lds.S
+git -C "$src" checkout -q -f -- "$lds" arch/um/kernel/dyn.lds.S
+sed -i 's/^\t\*(\.fini_array)$/\t*(.fini_array.*) *(.fini_array)/' "$src/$lds"
+grep -q 'fini_array\.\*' "$src/$lds" || die "$lds: no .fini_array line to extend"
+for f in $(cd "$repo" && find fs include lib -type f); do
+	cmp -s "$repo/$f" "$src/$f" || { mkdir -p "$(dirname "$src/$f")"; cp "$repo/$f" "$src/$f"; }
+done
+
 # Counters from an earlier run would add up.
 find "$bdir" -name '*.gcda' -delete 2>/dev/null
 start=$(date +%s)
-(cd "$tree" && python3 tools/testing/kunit/kunit.py run --kunitconfig=fs/ext4 \
+(cd "$src" && python3 tools/testing/kunit/kunit.py run --kunitconfig=fs/ext4 \
 	--build_dir="$bdir" --jobs="$(nproc)" \
 	--kconfig_add CONFIG_DEBUG_KERNEL=y --kconfig_add CONFIG_DEBUG_INFO=y \
 	--kconfig_add CONFIG_DEBUG_INFO_DWARF_TOOLCHAIN_DEFAULT=y \
@@ -44,7 +67,7 @@ n=$(find "$bdir/fs/ext4" -name '*.gcda' | wc -l)
 [ "$n" -gt 0 ] || die "no .gcda files under $bdir/fs/ext4: UML did not write its counters"
 msg "$n .gcda files under fs/ext4 after $(( $(date +%s) - start ))s"
 
-lcov -q --rc lcov_branch_coverage=1 -c -d "$bdir/fs/ext4" -b "$tree" \
+lcov -q --rc lcov_branch_coverage=1 -c -d "$bdir/fs/ext4" -b "$src" \
 	-o "$out/all.info" > "$out/lcov.log" 2>&1 || { tail "$out/lcov.log"; die "lcov failed"; }
 # fs/ext4 itself: neither the tests nor the fixture count.
 lcov -q --rc lcov_branch_coverage=1 -e "$out/all.info" '*/fs/ext4/*' -o "$out/ext4-all.info" >> "$out/lcov.log" 2>&1
@@ -63,7 +86,7 @@ files=$(git -C "$tree" diff --name-only base HEAD -- 'fs/ext4/*.c' |
 for f in $files; do
 	o=$bdir/$(dirname "$f")/$(basename "$f" .c).gcda
 	[ -f "$o" ] || { msg "no counters for $f"; continue; }
-	(cd "$gj" && gcov -b -j -o "$(dirname "$o")" "$tree/$f" > /dev/null 2>&1)
+	(cd "$gj" && gcov -b -j -o "$(dirname "$o")" "$src/$f" > /dev/null 2>&1)
 done
 git -C "$tree" diff -U0 base HEAD -- $files > "$out/series.diff"
 python3 "$repo/mk/coverage/functions.py" "$gj" "$out/series.diff" > "$out/functions.txt"

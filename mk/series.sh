@@ -5,8 +5,8 @@
 # can apply with git am, under BUILD_DIR/series/: 0000-cover-letter.patch
 # and one patch per patches/ entry, each carrying the new files (the
 # overlay) it needs.  The generated tree's commits (one per patches/ entry)
-# do not hold the overlay; here each commit is replayed on a scratch
-# branch of the tree's repository and amended with its new files:
+# do not hold the overlay; here each commit is replayed (branch "series"
+# of the tree's repository) with its new files added:
 #   - a .c file goes with the first patch that adds its object (NAME.o) to
 #     a Makefile;
 #   - a header goes with the first .c file of the overlay that includes it;
@@ -86,38 +86,40 @@ else
 fi
 
 # --- replay the series with its new files --------------------------------
-rm -rf "$wt"
-g worktree prune
-g worktree add -q --detach "$wt" base || die "make series" "cannot check out the base"
-export GIT_AUTHOR_NAME="${PATCH_AUTHOR_NAME:-ext4-iomap developers}"
-export GIT_AUTHOR_EMAIL="${PATCH_AUTHOR_EMAIL:-dev@localhost}"
-export GIT_COMMITTER_NAME=$GIT_AUTHOR_NAME GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+# With git plumbing, no checkout: commit i's tree is the tree of the
+# generated tree's commit i plus the new files of patches 1 to i.
+idx=$build/series.index
+declare -A blob
+for f in "${kfiles[@]}"; do
+	blob[$f]=$(g hash-object -w -- "$repo/$f") || die "make series" "cannot store $f"
+done
+parent=$(g rev-parse base)
 for i in "${!commits[@]}"; do
 	c=${commits[$i]}
-	w cherry-pick --allow-empty --keep-redundant-commits -x "$c" >/dev/null 2>&1 ||
-		die "make series" "cannot replay $(g log -1 --format=%s "$c")"
-	# cherry-pick -x leaves a "(cherry picked from ...)" line: drop it,
-	# keep author, date and message as they are.
-	w commit -q --amend --no-edit -m "$(g log -1 --format=%B "$c")" --date="$(g log -1 --format=%aI "$c")"
-	added=()
+	GIT_INDEX_FILE=$idx g read-tree "$c^{tree}" || die "make series" "read-tree $c"
 	for f in "${kfiles[@]}"; do
-		[ "${owner[$f]:-}" = "$i" ] || continue
-		mkdir -p "$wt/$(dirname "$f")"
-		cp "$repo/$f" "$wt/$f"
-		added+=("$f")
+		[ -n "${owner[$f]:-}" ] && [ "${owner[$f]}" -le "$i" ] || continue
+		GIT_INDEX_FILE=$idx g update-index --add --cacheinfo "100644,${blob[$f]},$f"
 	done
-	if [ "${#added[@]}" -gt 0 ]; then
-		w add -f -- "${added[@]}"
-		w commit -q --amend --no-edit --date="$(g log -1 --format=%aI "$c")"
-	fi
+	t=$(GIT_INDEX_FILE=$idx g write-tree) || die "make series" "write-tree after $c"
+	parent=$(g log -1 --format=%B "$c" |
+		GIT_AUTHOR_NAME=$(g log -1 --format=%an "$c") \
+		GIT_AUTHOR_EMAIL=$(g log -1 --format=%ae "$c") \
+		GIT_AUTHOR_DATE=$(g log -1 --format=%aI "$c") \
+		GIT_COMMITTER_NAME=$(g log -1 --format=%an "$c") \
+		GIT_COMMITTER_EMAIL=$(g log -1 --format=%ae "$c") \
+		GIT_COMMITTER_DATE=$(g log -1 --format=%aI "$c") \
+		git -C "$tree" commit-tree "$t" -p "$parent") ||
+		die "make series" "commit-tree for $(g log -1 --format=%s "$c")"
 done
-tip=$(w rev-parse HEAD)
-w branch -f series "$tip" >/dev/null
+rm -f "$idx"
+tip=$parent
+g branch -f series "$tip" >/dev/null
 
 # --- the patches and the cover letter ------------------------------------
 rm -rf "$out"
 mkdir -p "$out"
-w format-patch -q --no-signature --cover-letter --base=base --thread=shallow \
+g format-patch -q --no-signature --cover-letter --base=base --thread=shallow \
 	-o "$out" "base..$tip" || die "make series" "git format-patch failed"
 n=${#commits[@]}
 last=$(tail -n 1 "$results/summary.txt" 2>/dev/null)
@@ -187,6 +189,9 @@ fi
 if [ "${SERIES_BUILD:-0}" = 1 ]; then
 	obj=$build/series-um
 	mkdir -p "$obj"
+	rm -rf "$wt"
+	g worktree prune
+	g worktree add -q --detach "$wt" base || die "every prefix builds" "cannot check out the base"
 	cfg=$repo/mk/series/um.config
 	failed=()
 	i=0

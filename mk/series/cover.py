@@ -27,7 +27,7 @@ def patch_summaries(cover):
             continue
         text = open(p, errors="replace").read()
         m = re.search(r"^Subject: \[PATCH[^\]]*\] (.*(?:\n .*)*)", text, re.M)
-        subj = re.sub(r"\n ", "", m.group(1)) if m else os.path.basename(p)
+        subj = re.sub(r"\n(?= )", "", m.group(1)) if m else os.path.basename(p)
         out.append(subj)
     return out
 
