@@ -55,7 +55,7 @@ uml() { # uml GLOB LOG [command prefix...]
 	local glob=$1 log=$2
 	shift 2
 	"$@" "$bdir/linux" mem=1G console=tty kunit_shutdown=halt \
-		"kunit.filter_glob=$glob" "ext4_test.bench_reps=$reps" \
+		"kunit.filter_glob=$glob" ext4_test.bench=1 "ext4_test.bench_reps=$reps" \
 		"ext4_test.bench_scale=$scale" < /dev/null > "$log" 2>&1
 }
 

@@ -1504,6 +1504,8 @@ enum iw_bad {
 	BAD_NO_EXTENTS,
 	BAD_SHUTDOWN,
 	BAD_EMERGENCY_RO,
+	BAD_OFFSET,
+	BAD_JOURNAL_ABORTED,
 };
 
 struct bad_row {
@@ -1524,6 +1526,15 @@ static const struct bad_row bad_rows[] = {
 	{ "nd: no extents flag", &fs_1k_nd, BAD_NO_EXTENTS, -EINVAL },
 	{ "nd: shut down", &fs_1k_nd, BAD_SHUTDOWN, -EIO },
 	{ "nd: emergency read-only", &fs_1k_nd, BAD_EMERGENCY_RO, -EROFS },
+	/* A write at the first block past EXT4_MAX_LOGICAL_BLOCK. */
+	{ "da: past the last logical block", &fs_1k, BAD_OFFSET, -EINVAL },
+	{ "nd: past the last logical block", &fs_1k_nd, BAD_OFFSET, -EINVAL },
+	/*
+	 * Allocating needs a handle, and an aborted journal gives none: the
+	 * file system goes read-only (errors=continue does not keep it
+	 * writable after an abort) and nothing is allocated.
+	 */
+	{ "nd: journal aborted", &fs_1k_jnl_nd, BAD_JOURNAL_ABORTED, -EROFS },
 };
 
 KUNIT_ARRAY_PARAM_DESC(bad_rows, bad_rows, desc);
@@ -1539,6 +1550,7 @@ static void bad_row_test(struct kunit *test)
 	struct ext4_inode_info *ei;
 	unsigned long *sflags;
 	int nbefore, nafter, ret;
+	loff_t pos = KB(1);
 	struct iw_ctx *c;
 	u64 seq, after_seq;
 	u16 inline_off;
@@ -1566,13 +1578,19 @@ static void bad_row_test(struct kunit *test)
 	case BAD_EMERGENCY_RO:
 		set_bit(EXT4_FLAGS_EMERGENCY_RO, sflags);
 		break;
+	case BAD_OFFSET:
+		pos = (EXT4_MAX_LOGICAL_BLOCK + 1LL) << c->inode->i_blkbits;
+		break;
+	case BAD_JOURNAL_ABORTED:
+		jbd2_journal_abort(c->fs->sbi->s_journal, -EIO);
+		break;
 	}
 
 	nbefore = ext4_kunit_es_snapshot(c->inode, before, IW_MAX_ES);
 	seq = READ_ONCE(ei->i_es_seq);
 	inode_lock(c->inode);
 	kunit_warning_suppress(test) {
-		ret = iw_ops(r->fs)->iomap_begin(c->inode, KB(1), KB(4), flags,
+		ret = iw_ops(r->fs)->iomap_begin(c->inode, pos, KB(4), flags,
 						 &iomap, &srcmap);
 	}
 	inode_unlock(c->inode);
@@ -1599,7 +1617,9 @@ static void bad_row_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, now.free_clusters, c->base.free_clusters);
 	KUNIT_EXPECT_EQ(test, now.reserved_quota, c->base.reserved_quota);
 	KUNIT_EXPECT_EQ(test, iomap.length, 0);
-	iw_cleanup_check(c);
+	/* An aborted journal stays aborted: nothing more can be written. */
+	if (r->bad != BAD_JOURNAL_ABORTED)
+		iw_cleanup_check(c);
 }
 
 /*
