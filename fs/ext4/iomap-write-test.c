@@ -1505,7 +1505,6 @@ enum iw_bad {
 	BAD_SHUTDOWN,
 	BAD_EMERGENCY_RO,
 	BAD_OFFSET,
-	BAD_JOURNAL_ABORTED,
 };
 
 struct bad_row {
@@ -1529,12 +1528,6 @@ static const struct bad_row bad_rows[] = {
 	/* A write at the first block past EXT4_MAX_LOGICAL_BLOCK. */
 	{ "da: past the last logical block", &fs_1k, BAD_OFFSET, -EINVAL },
 	{ "nd: past the last logical block", &fs_1k_nd, BAD_OFFSET, -EINVAL },
-	/*
-	 * Allocating needs a handle, and an aborted journal gives none: the
-	 * file system goes read-only (errors=continue does not keep it
-	 * writable after an abort) and nothing is allocated.
-	 */
-	{ "nd: journal aborted", &fs_1k_jnl_nd, BAD_JOURNAL_ABORTED, -EROFS },
 };
 
 KUNIT_ARRAY_PARAM_DESC(bad_rows, bad_rows, desc);
@@ -1581,9 +1574,6 @@ static void bad_row_test(struct kunit *test)
 	case BAD_OFFSET:
 		pos = (EXT4_MAX_LOGICAL_BLOCK + 1LL) << c->inode->i_blkbits;
 		break;
-	case BAD_JOURNAL_ABORTED:
-		jbd2_journal_abort(c->fs->sbi->s_journal, -EIO);
-		break;
 	}
 
 	nbefore = ext4_kunit_es_snapshot(c->inode, before, IW_MAX_ES);
@@ -1617,9 +1607,7 @@ static void bad_row_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, now.free_clusters, c->base.free_clusters);
 	KUNIT_EXPECT_EQ(test, now.reserved_quota, c->base.reserved_quota);
 	KUNIT_EXPECT_EQ(test, iomap.length, 0);
-	/* An aborted journal stays aborted: nothing more can be written. */
-	if (r->bad != BAD_JOURNAL_ABORTED)
-		iw_cleanup_check(c);
+	iw_cleanup_check(c);
 }
 
 /*
