@@ -27,6 +27,8 @@ tree=$build/linux
 bdir=$build/bench-um
 out=$build/results/bench-native
 unset MAKEFLAGS MFLAGS MAKELEVEL
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
 msg() { echo "mk: bench-native: $*"; }
 die() { echo "mk: bench-native: error: $*" >&2; exit 1; }
 
@@ -90,20 +92,7 @@ fi
 
 python3 "$repo/mk/bench-native/report.py" "$out" "${facts[@]}"
 rc=$?
-n=$(($(wc -l < "$out/bench.dat") - 1))
-gnuplot <<GP || rc=1
-set terminal pngcairo size $(( n > 10 ? 300 + 60 * n : 900 )),600 noenhanced
-set output "$out/bench.png"
-set title "ext4 buffered writes, 4k blocks, native (UML on $model)\nkernel $kver, kernel_write() per chunk, median of $reps"
-set ylabel "MiB/s"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid border -1
-set xtics rotate by -45 scale 0
-set key top left
-set grid ytics
-set yrange [0:*]
-plot for [i=2:$(( $(head -n 1 "$out/bench.dat" | wc -w) ))] "$out/bench.dat" using i:xtic(1) title columnhead
-GP
+bench_chart "$out/bench.dat" "$out/bench.png" \
+	"ext4 buffered writes, 4k blocks, native (UML on $model)\nkernel $kver, kernel_write() per chunk, median of $reps" || rc=1
 msg "results: $out/bench.{md,json,png}"
 exit "$rc"

@@ -83,21 +83,8 @@ python3 "$repo/mk/bench/report.py" "$out/console.log" "$out" \
 	"kernel=$kver" "host=$(nproc) cores, $model" "qemu=$qver" "accel=$accel" \
 	"guest=2 vCPUs, 2 GiB, brd RAM disk" "size=$size" "reps=$reps" "wall=${secs}s"
 rc=$?
-n=$(($(wc -l < "$out/bench.dat") - 1))
-gnuplot <<GP || rc=1
-set terminal pngcairo size $(( n > 10 ? 300 + 60 * n : 900 )),600 noenhanced
-set output "$out/bench.png"
-set title "ext4 buffered writes, 4k blocks: buffer_head vs iomap\nkernel $kver, QEMU $accel, fio $size per run, median of $reps"
-set ylabel "MiB/s"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid border -1
-set xtics rotate by -45 scale 0
-set key top left
-set grid ytics
-set yrange [0:*]
-plot for [i=2:$(( $(head -n 1 "$out/bench.dat" | wc -w) ))] "$out/bench.dat" using i:xtic(1) title columnhead
-GP
+bench_chart "$out/bench.dat" "$out/bench.png" \
+	"ext4 buffered writes, 4k blocks: buffer_head vs iomap\nkernel $kver, QEMU $accel, fio $size per run, median of $reps" || rc=1
 # The KUnit suite's own cost, appended to the table: its per-case run time
 # from the last UML run's KTAP (make kunit) and the compile time of its
 # objects against the cold `make kunit` step of the last make test.

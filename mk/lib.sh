@@ -24,3 +24,25 @@ qemu_accel() {
 		echo tcg
 	fi
 }
+
+# bench_chart DAT PNG TITLE: the chart of make bench and make bench-native,
+# a clustered histogram of the median MiB/s per case and path in DAT (a
+# header line "case PATH...", then one line per case).  TITLE may hold \n.
+bench_chart() {
+	local dat=$1 png=$2 title=$3 n
+	n=$(($(wc -l < "$dat") - 1))
+	gnuplot <<GP
+set terminal pngcairo size $(( n > 10 ? 300 + 60 * n : 900 )),600 noenhanced
+set output "$png"
+set title "$title"
+set ylabel "MiB/s"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid border -1
+set xtics rotate by -45 scale 0
+set key top left
+set grid ytics
+set yrange [0:*]
+plot for [i=2:$(( $(head -n 1 "$dat" | wc -w) ))] "$dat" using i:xtic(1) title columnhead
+GP
+}
