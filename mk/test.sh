@@ -65,6 +65,9 @@ if has um; then
 	# shellcheck disable=SC2086
 	timed kunit-um bash "$repo/mk/kunit.sh" "$repo" "$build" um ${KUNIT_ARGS:-}
 	runs+=(um)
+	# The crash states of the KUnit suite: >= 1000, within 5 s on UML.
+	python3 "$repo/mk/crash-states.py" "$out/kunit-um.ktap" \
+		"kunit crash states (um)" 1000 5 >> "$out/crash-kunit.tsv"
 	step "kunit um, 20 runs back to back"
 	timed kunit-repeat bash "$repo/mk/repeat.sh" "$repo" "$build" 20
 fi
@@ -74,6 +77,8 @@ if has x86_64; then
 	# shellcheck disable=SC2086
 	timed kunit-x86_64-debug env KUNIT_DEBUG=1 bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 ${KUNIT_ARGS:-}
 	runs+=(x86_64-debug)
+	python3 "$repo/mk/crash-states.py" "$out/kunit-x86_64-debug.ktap" \
+		"kunit crash states (x86_64 debug)" 1000 >> "$out/crash-kunit.tsv"
 fi
 
 if has arm64; then
@@ -81,6 +86,8 @@ if has arm64; then
 	# shellcheck disable=SC2086
 	timed kunit-arm64-64k env KUNIT_PAGES=64k bash "$repo/mk/kunit.sh" "$repo" "$build" arm64 ${KUNIT_ARGS:-}
 	runs+=(arm64-64k)
+	python3 "$repo/mk/crash-states.py" "$out/kunit-arm64-64k.ktap" \
+		"kunit crash states (arm64 64k)" 1000 >> "$out/crash-kunit.tsv"
 fi
 unset KUNIT_CONFIG
 

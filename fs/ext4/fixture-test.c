@@ -12,6 +12,7 @@
 #include <kunit/test.h>
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/bitmap.h>
 #include <linux/completion.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -289,6 +290,195 @@ static void ramdisk_rules_test(struct kunit *test)
 	fixture_fput_sync(file);
 }
 
+/*
+ * Each of the first @n sectors of @disk must hold the byte @want[i] all
+ * through (read through the block layer, from a fresh open).
+ */
+static void rd_expect_sectors(struct kunit *test, const char *what,
+			      struct gendisk *disk, const u8 *want, int n)
+{
+	struct file *file;
+	u8 *rbuf;
+	int i;
+
+	rbuf = kunit_kmalloc(test, SECTOR_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, rbuf);
+	file = bdev_file_open_by_dev(disk_devt(disk), BLK_OPEN_READ, NULL,
+				     NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ(test, bdev_rw_virt(file_bdev(file), i, rbuf,
+						   SECTOR_SIZE, REQ_OP_READ),
+				0);
+		KUNIT_EXPECT_NULL_MSG(test, memchr_inv(rbuf, want[i],
+						       SECTOR_SIZE),
+				      "%s: sector %d: expected %#x, found %#x",
+				      what, i, want[i], rbuf[0]);
+	}
+	fixture_fput_sync(file);
+	kunit_kfree(test, rbuf);
+}
+
+/*
+ * The write log: it starts from a copy of the disk, logs writes in the
+ * order they complete (a held write when it is completed, a failed one
+ * never) with their data and FUA, and flushes (empty or a write's
+ * preflush) where they are submitted. A crash image has everything up to
+ * the cut but the writes said to be lost; writes that a flush or FUA made
+ * durable cannot be lost, and every bad call is refused with an error and
+ * changes nothing.
+ */
+static void ramdisk_log_test(struct kunit *test)
+{
+	struct kunit_ramdisk_rule hold = {
+		.ops = KUNIT_RAMDISK_WRITE, .sector = 4, .nr_sectors = 1,
+		.action = KUNIT_RAMDISK_HOLD,
+	};
+	struct kunit_ramdisk_rule fail = {
+		.ops = KUNIT_RAMDISK_WRITE, .sector = 6, .nr_sectors = 1,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_IOERR,
+	};
+	/* What the log must hold: flush, FUA, sector, byte. */
+	static const struct {
+		bool flush, fua;
+		sector_t sector;
+		u8 byte;
+	} want[] = {
+		{ false, false, 1, 0xb1 },	/* 0 */
+		{ true },			/* 1 */
+		{ false, true, 2, 0xc2 },	/* 2 */
+		{ false, false, 3, 0xd3 },	/* 3 */
+		{ false, false, 5, 0xf5 },	/* 4: submitted after 5 */
+		{ false, false, 4, 0xe4 },	/* 5: held until now */
+		{ true },			/* 6: preflush of 7 */
+		{ false, false, 1, 0x71 },	/* 7 */
+	};
+	static const u8 all[8] = { 0xaa, 0x71, 0xc2, 0xd3, 0xe4, 0xf5 };
+	static const u8 cut4_lost3[8] = { 0xaa, 0xb1, 0xc2 };
+	const struct kunit_ramdisk_log_entry *e;
+	struct gendisk *disk, *image, *small;
+	struct block_device *bdev;
+	DECLARE_BITMAP(lost, 8);
+	struct file *file;
+	struct rd_bio *held;
+	int i, id;
+	u8 *buf;
+
+	disk = kunit_ramdisk_create(test, 8);
+	image = kunit_ramdisk_create(test, 8);
+	small = kunit_ramdisk_create(test, 4);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, disk);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, image);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, small);
+	buf = kunit_kmalloc(test, SECTOR_SIZE, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+
+	/* No log yet. */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_log_len(disk), -ENOENT);
+	KUNIT_EXPECT_NULL(test, kunit_ramdisk_log_entry(disk, 0));
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 0, NULL),
+			-ENOENT);
+
+	file = bdev_file_open_by_dev(disk_devt(disk),
+				     BLK_OPEN_READ | BLK_OPEN_WRITE, NULL, NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	bdev = file_bdev(file);
+	memset(buf, 0xaa, SECTOR_SIZE);
+	KUNIT_ASSERT_EQ(test, bdev_rw_virt(bdev, 0, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+
+	KUNIT_ASSERT_EQ(test, kunit_ramdisk_log_start(disk), 0);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_log_start(disk), -EBUSY);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_log_len(disk), 0);
+	id = kunit_ramdisk_add_rule(disk, &hold);
+	KUNIT_ASSERT_GE(test, id, 0);
+	KUNIT_ASSERT_GE(test, kunit_ramdisk_add_rule(disk, &fail), 0);
+
+	memset(buf, 0xb1, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 1, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, blkdev_issue_flush(bdev), 0);
+	memset(buf, 0xc2, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 2, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE | REQ_FUA), 0);
+	memset(buf, 0xd3, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 3, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+	held = rd_bio_submit(test, bdev, REQ_OP_WRITE, 4,
+			     memset(kunit_kmalloc(test, SECTOR_SIZE, GFP_KERNEL),
+				    0xe4, SECTOR_SIZE));
+	memset(buf, 0x66, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 6, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), -EIO);
+	memset(buf, 0xf5, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 5, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_log_len(disk), 5);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_complete_held(disk, BLK_STS_OK), 1);
+	KUNIT_EXPECT_EQ(test, held->err, 0);
+	kunit_ramdisk_remove_rule(disk, id);
+	memset(buf, 0x71, SECTOR_SIZE);
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 1, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE | REQ_PREFLUSH), 0);
+	kunit_ramdisk_log_stop(disk);
+	/* Not logged any more. */
+	KUNIT_EXPECT_EQ(test, bdev_rw_virt(bdev, 7, buf, SECTOR_SIZE,
+					   REQ_OP_WRITE), 0);
+	fixture_fput_sync(file);
+
+	KUNIT_ASSERT_EQ(test, kunit_ramdisk_log_len(disk), ARRAY_SIZE(want));
+	for (i = 0; i < ARRAY_SIZE(want); i++) {
+		e = kunit_ramdisk_log_entry(disk, i);
+		KUNIT_ASSERT_NOT_NULL(test, e);
+		KUNIT_EXPECT_EQ_MSG(test, e->flush, want[i].flush, "entry %d", i);
+		if (want[i].flush) {
+			KUNIT_EXPECT_EQ_MSG(test, e->nr_sectors, 0, "entry %d", i);
+			continue;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, e->fua, want[i].fua, "entry %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, e->sector, want[i].sector, "entry %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, e->nr_sectors, 1, "entry %d", i);
+		KUNIT_EXPECT_NULL_MSG(test, memchr_inv(e->data, want[i].byte,
+						       SECTOR_SIZE),
+				      "entry %d data", i);
+	}
+	KUNIT_EXPECT_NULL(test, kunit_ramdisk_log_entry(disk, ARRAY_SIZE(want)));
+
+	/* The whole log; sector 6 was never stored, 7 after the log. */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 8, NULL), 0);
+	rd_expect_sectors(test, "all 8 entries", image, all, 8);
+
+	/* Cut after 4, entry 3 lost: entries 0 and 2 are durable. */
+	bitmap_zero(lost, 8);
+	__set_bit(3, lost);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 4, lost), 0);
+	rd_expect_sectors(test, "cut after 4, 3 lost", image, cut4_lost3, 8);
+
+	/* Refused, and the image is as it was. */
+	bitmap_zero(lost, 8);
+	__set_bit(0, lost);	/* flushed by entry 1 */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 4, lost),
+			-EINVAL);
+	bitmap_zero(lost, 8);
+	__set_bit(2, lost);	/* FUA */
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 4, lost),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 9, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(disk, disk, 1, NULL),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(small, disk, 1, NULL),
+			-EINVAL);
+	file = bdev_file_open_by_dev(disk_devt(image), BLK_OPEN_READ, NULL,
+				     NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, file);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_crash_image(image, disk, 8, NULL),
+			-EBUSY);
+	fixture_fput_sync(file);
+	KUNIT_EXPECT_EQ(test, kunit_ramdisk_log_start(image), -EOPNOTSUPP);
+	rd_expect_sectors(test, "after the refused calls", image, cut4_lost3, 8);
+}
+
 struct mount_case {
 	const char *desc;
 	struct ext4_kunit_mkfs_params mkfs;
@@ -556,6 +746,7 @@ static void mount_bad_option_test(struct kunit *test)
 static struct kunit_case ext4_fixture_test_cases[] = {
 	KUNIT_CASE(ramdisk_roundtrip_test),
 	KUNIT_CASE(ramdisk_rules_test),
+	KUNIT_CASE(ramdisk_log_test),
 	KUNIT_CASE_PARAM(mount_fresh_test, mount_gen_params),
 	KUNIT_CASE_PARAM(write_3000_bytes_test, write_gen_params),
 	KUNIT_CASE(user_buf_hole_test),

@@ -4,7 +4,9 @@
  *
  * A small, page-backed block device that a test creates for itself, sized
  * for that test, with its own dev_t, and that goes away with the test. A
- * test can make it count, fail or hold in flight the I/O to a sector range.
+ * test can make it count, fail or hold in flight the I/O to a sector range,
+ * and record the writes and flushes it completes, to build from them the
+ * disk as a power cut could have left it (a crash image).
  */
 
 #ifndef _KUNIT_RAMDISK_H
@@ -79,6 +81,26 @@ struct kunit_ramdisk_stats {
 	u64 written_sectors;
 };
 
+/**
+ * struct kunit_ramdisk_log_entry - One entry of a ramdisk's write log.
+ * @flush: A cache flush: an empty flush, or the preflush of a write (which
+ *	then has an entry of its own right after this one).
+ * @fua: A write with FUA: it was on stable storage when it completed.
+ * @sector: First sector the write stored.
+ * @nr_sectors: Number of sectors it stored; 0 for a flush.
+ * @data: The @nr_sectors * 512 bytes it stored.
+ */
+struct kunit_ramdisk_log_entry {
+	bool flush;
+	bool fua;
+	sector_t sector;
+	unsigned int nr_sectors;
+	void *data;
+};
+
+/* The most a write log holds; more fails the log with -E2BIG. */
+#define KUNIT_RAMDISK_LOG_MAX_BYTES	(64 << 20)
+
 #if IS_ENABLED(CONFIG_KUNIT_RAMDISK)
 struct gendisk *kunit_ramdisk_create(struct kunit *test, sector_t nr_sectors);
 unsigned long kunit_ramdisk_nr_pages(struct gendisk *disk);
@@ -93,6 +115,13 @@ unsigned int kunit_ramdisk_complete_held(struct gendisk *disk,
 					 blk_status_t status);
 void kunit_ramdisk_get_stats(struct gendisk *disk,
 			     struct kunit_ramdisk_stats *stats);
+int kunit_ramdisk_log_start(struct gendisk *disk);
+void kunit_ramdisk_log_stop(struct gendisk *disk);
+int kunit_ramdisk_log_len(struct gendisk *disk);
+const struct kunit_ramdisk_log_entry *
+kunit_ramdisk_log_entry(struct gendisk *disk, unsigned int i);
+int kunit_ramdisk_crash_image(struct gendisk *image, struct gendisk *src,
+			      unsigned int n, const unsigned long *lost);
 #else
 static inline struct gendisk *kunit_ramdisk_create(struct kunit *test,
 						   sector_t nr_sectors)

@@ -24,6 +24,19 @@
  * flushes, FUA writes, failures). The disk has a volatile write cache as
  * far as the block layer is concerned, so flushes and FUA reach it and are
  * counted; it has no cache of its own, every completed write is stored.
+ *
+ * For crash consistency tests the disk can also keep a write log
+ * (kunit_ramdisk_log_start()): a copy of what it held when the log started,
+ * then, in the order they completed, every write it stored (with its data
+ * and whether it was FUA) and every flush. kunit_ramdisk_crash_image()
+ * turns a second ramdisk into the disk as a power cut could have left it
+ * after the first n entries: everything up to the last flush among them is
+ * there, and so is every FUA write; each write after that flush is there
+ * unless the caller says it was lost. That is the model of a disk with a
+ * volatile write cache that a file system must survive, at the
+ * granularity of whole bios (a bio is never torn). The image reads through
+ * to the logging disk's copy for what the log did not change, so making
+ * one costs only what the log wrote.
  */
 
 #include <kunit/ramdisk.h>
@@ -31,9 +44,12 @@
 #include <kunit/test.h>
 #include <linux/bio.h>
 #include <linux/blkdev.h>
+#include <linux/bitops.h>
 #include <linux/highmem.h>
 #include <linux/idr.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/mutex.h>
 #include <linux/slab.h>
 #include <linux/xarray.h>
 
@@ -56,24 +72,46 @@ struct kunit_ramdisk {
 	unsigned int nr_held;
 	bool held_cleanup;
 	struct kunit_ramdisk_stats stats;
+
+	/* The write log: protects the fields below and @base. */
+	struct mutex log_lock;
+	bool log_started;
+	bool logging;
+	int log_err;
+	struct kunit_ramdisk_log_entry **log;
+	unsigned int log_len, log_cap;
+	size_t log_bytes;
+	/* The contents when the log started. */
+	struct xarray base;
+	/* Set on a crash image: the pages it has not written itself. */
+	struct xarray *lower;
 };
 
 static DEFINE_IDA(kunit_ramdisk_ida);
 
-/* Return the backing page of @sector, allocating it if @alloc is set. */
+/*
+ * Return the backing page of @sector, allocating it if @alloc is set. A
+ * crash image reads the logging disk's page where it has none of its own,
+ * and copies it before its first write to it.
+ */
 static struct page *kunit_ramdisk_page(struct kunit_ramdisk *rd,
 				       sector_t sector, bool alloc)
 {
 	pgoff_t idx = sector >> PAGE_SECTORS_SHIFT;
-	struct page *page, *old;
+	struct page *page, *old, *lower;
 
 	page = xa_load(&rd->pages, idx);
-	if (page || !alloc)
+	if (page)
 		return page;
+	lower = rd->lower ? xa_load(rd->lower, idx) : NULL;
+	if (!alloc)
+		return lower;
 
-	page = alloc_page(GFP_NOIO | __GFP_ZERO | __GFP_HIGHMEM);
+	page = alloc_page(GFP_NOIO | __GFP_HIGHMEM | (lower ? 0 : __GFP_ZERO));
 	if (!page)
 		return NULL;
+	if (lower)
+		copy_highpage(page, lower);
 	old = xa_cmpxchg(&rd->pages, idx, NULL, page, GFP_NOIO);
 	if (xa_is_err(old)) {
 		__free_page(page);
@@ -174,6 +212,70 @@ kunit_ramdisk_match(struct kunit_ramdisk *rd, struct bio *bio,
 	return action;
 }
 
+/* Stop logging for good: the log missed an entry. */
+static void kunit_ramdisk_log_fail(struct kunit_ramdisk *rd, int err)
+{
+	rd->log_err = err;
+	rd->logging = false;
+}
+
+/*
+ * Append a flush (@flush) or the write @bio, which has just been stored,
+ * to the write log if there is one.
+ */
+static void kunit_ramdisk_log_add(struct kunit_ramdisk *rd, struct bio *bio,
+				  bool flush)
+{
+	unsigned int len = flush ? 0 : bio->bi_iter.bi_size, off = 0;
+	struct kunit_ramdisk_log_entry *e;
+	struct bvec_iter iter;
+	struct bio_vec bv;
+
+	if (!READ_ONCE(rd->logging))
+		return;
+	mutex_lock(&rd->log_lock);
+	if (!rd->logging)
+		goto out;
+	if (rd->log_bytes + len > KUNIT_RAMDISK_LOG_MAX_BYTES) {
+		kunit_ramdisk_log_fail(rd, -E2BIG);
+		goto out;
+	}
+	if (rd->log_len == rd->log_cap) {
+		unsigned int cap = max(2 * rd->log_cap, 64U);
+		struct kunit_ramdisk_log_entry **log;
+
+		log = krealloc_array(rd->log, cap, sizeof(*log), GFP_NOIO);
+		if (!log) {
+			kunit_ramdisk_log_fail(rd, -ENOMEM);
+			goto out;
+		}
+		rd->log = log;
+		rd->log_cap = cap;
+	}
+	e = kzalloc(sizeof(*e), GFP_NOIO);
+	if (e && len)
+		e->data = kvmalloc(len, GFP_NOIO);
+	if (!e || (len && !e->data)) {
+		kfree(e);
+		kunit_ramdisk_log_fail(rd, -ENOMEM);
+		goto out;
+	}
+	e->flush = flush;
+	if (!flush) {
+		e->fua = bio->bi_opf & REQ_FUA;
+		e->sector = bio->bi_iter.bi_sector;
+		e->nr_sectors = bio_sectors(bio);
+		bio_for_each_segment(bv, bio, iter) {
+			memcpy_from_bvec(e->data + off, &bv);
+			off += bv.bv_len;
+		}
+	}
+	rd->log[rd->log_len++] = e;
+	rd->log_bytes += len;
+out:
+	mutex_unlock(&rd->log_lock);
+}
+
 static void kunit_ramdisk_submit_bio(struct bio *bio)
 {
 	struct kunit_ramdisk *rd = bio->bi_bdev->bd_disk->private_data;
@@ -191,6 +293,10 @@ static void kunit_ramdisk_submit_bio(struct bio *bio)
 		bio_endio(bio);
 		return;
 	}
+
+	/* Everything completed so far is on stable storage from now on. */
+	if (bio->bi_opf & REQ_PREFLUSH || bio_op(bio) == REQ_OP_FLUSH)
+		kunit_ramdisk_log_add(rd, bio, true);
 
 	spin_lock_irqsave(&rd->lock, flags);
 	if (bio->bi_opf & REQ_PREFLUSH || bio_op(bio) == REQ_OP_FLUSH)
@@ -217,7 +323,8 @@ static void kunit_ramdisk_submit_bio(struct bio *bio)
 
 	if (action != KUNIT_RAMDISK_FAIL && bio_sectors(bio))
 		status = kunit_ramdisk_do_bio(rd, bio);
-	if (!status && bio_op(bio) == REQ_OP_WRITE) {
+	if (!status && bio_op(bio) == REQ_OP_WRITE && bio_sectors(bio)) {
+		kunit_ramdisk_log_add(rd, bio, false);
 		spin_lock_irqsave(&rd->lock, flags);
 		rd->stats.written_sectors += bio_sectors(bio);
 		spin_unlock_irqrestore(&rd->lock, flags);
@@ -232,9 +339,19 @@ static void kunit_ramdisk_free_disk(struct gendisk *disk)
 	struct page *page;
 	unsigned long idx;
 
+	unsigned int i;
+
 	xa_for_each(&rd->pages, idx, page)
 		__free_page(page);
 	xa_destroy(&rd->pages);
+	xa_for_each(&rd->base, idx, page)
+		__free_page(page);
+	xa_destroy(&rd->base);
+	for (i = 0; i < rd->log_len; i++) {
+		kvfree(rd->log[i]->data);
+		kfree(rd->log[i]);
+	}
+	kfree(rd->log);
 	ida_free(&kunit_ramdisk_ida, rd->id);
 	kfree(rd);
 }
@@ -291,6 +408,8 @@ struct gendisk *kunit_ramdisk_create(struct kunit *test, sector_t nr_sectors)
 	if (!rd)
 		return ERR_PTR(-ENOMEM);
 	xa_init(&rd->pages);
+	xa_init(&rd->base);
+	mutex_init(&rd->log_lock);
 	spin_lock_init(&rd->lock);
 	bio_list_init(&rd->held);
 	rd->test = test;
@@ -585,6 +704,8 @@ unsigned int kunit_ramdisk_complete_held(struct gendisk *disk,
 		else if (op_is_write(bio_op(bio)))
 			rd->stats.written_sectors += bio_sectors(bio);
 		spin_unlock_irqrestore(&rd->lock, flags);
+		if (!ret && op_is_write(bio_op(bio)))
+			kunit_ramdisk_log_add(rd, bio, false);
 		bio->bi_status = ret;
 		bio_endio(bio);
 		n++;
@@ -609,3 +730,222 @@ void kunit_ramdisk_get_stats(struct gendisk *disk,
 	spin_unlock_irqrestore(&rd->lock, flags);
 }
 EXPORT_SYMBOL_GPL(kunit_ramdisk_get_stats);
+
+/**
+ * kunit_ramdisk_log_start() - Start a write log on a ramdisk.
+ * @disk: A disk returned by kunit_ramdisk_create().
+ *
+ * Copies what the disk holds now, then logs, in the order they complete,
+ * every write the disk stores (sectors, data, FUA) and every flush (an
+ * empty flush or a write's preflush, logged when it is submitted: what
+ * completed before it is on stable storage). Failed writes store nothing
+ * and are not logged; held writes are logged when they complete. The log
+ * stays until the disk is released. Call it while no write is in flight.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0, -EBUSY if the disk has had a log, -EOPNOTSUPP for a crash
+ * image, or -ENOMEM.
+ */
+int kunit_ramdisk_log_start(struct gendisk *disk)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	struct page *page, *copy;
+	unsigned long idx;
+	int err = 0;
+
+	if (rd->lower)
+		return -EOPNOTSUPP;
+	mutex_lock(&rd->log_lock);
+	if (rd->log_started) {
+		err = -EBUSY;
+		goto out;
+	}
+	xa_for_each(&rd->pages, idx, page) {
+		copy = alloc_page(GFP_NOIO | __GFP_HIGHMEM);
+		if (!copy) {
+			err = -ENOMEM;
+			break;
+		}
+		copy_highpage(copy, page);
+		err = xa_err(xa_store(&rd->base, idx, copy, GFP_NOIO));
+		if (err) {
+			__free_page(copy);
+			break;
+		}
+	}
+	if (err) {
+		xa_for_each(&rd->base, idx, page)
+			__free_page(page);
+		xa_destroy(&rd->base);
+		goto out;
+	}
+	rd->log_started = true;
+	WRITE_ONCE(rd->logging, true);
+out:
+	mutex_unlock(&rd->log_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_log_start);
+
+/**
+ * kunit_ramdisk_log_stop() - Stop adding to a ramdisk's write log.
+ * @disk: The disk.
+ *
+ * The log keeps what it has; it cannot be started again.
+ */
+void kunit_ramdisk_log_stop(struct gendisk *disk)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+
+	mutex_lock(&rd->log_lock);
+	WRITE_ONCE(rd->logging, false);
+	mutex_unlock(&rd->log_lock);
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_log_stop);
+
+/**
+ * kunit_ramdisk_log_len() - Number of entries in a ramdisk's write log.
+ * @disk: The disk.
+ *
+ * Return: The number of entries, -ENOENT if the disk has no log, or the
+ * error that made the log miss an entry (-ENOMEM, or -E2BIG past
+ * %KUNIT_RAMDISK_LOG_MAX_BYTES of data).
+ */
+int kunit_ramdisk_log_len(struct gendisk *disk)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	int ret;
+
+	mutex_lock(&rd->log_lock);
+	if (!rd->log_started)
+		ret = -ENOENT;
+	else
+		ret = rd->log_err ?: rd->log_len;
+	mutex_unlock(&rd->log_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_log_len);
+
+/**
+ * kunit_ramdisk_log_entry() - One entry of a ramdisk's write log.
+ * @disk: The disk.
+ * @i: Its index, from 0.
+ *
+ * Return: The entry, valid until the disk is released; %NULL if there is
+ * no such entry.
+ */
+const struct kunit_ramdisk_log_entry *
+kunit_ramdisk_log_entry(struct gendisk *disk, unsigned int i)
+{
+	struct kunit_ramdisk *rd = disk->private_data;
+	const struct kunit_ramdisk_log_entry *e = NULL;
+
+	mutex_lock(&rd->log_lock);
+	if (i < rd->log_len)
+		e = rd->log[i];
+	mutex_unlock(&rd->log_lock);
+	return e;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_log_entry);
+
+/**
+ * kunit_ramdisk_crash_image() - Make a disk what a power cut could leave.
+ * @image: A ramdisk of the same size as @src, not open, with no log.
+ * @src: A ramdisk with a write log.
+ * @n: The cut: after the first @n entries of the log.
+ * @lost: Bitmap of @n bits (or %NULL for none): the writes among the first
+ *	@n entries that did not reach stable storage. Only a write that is
+ *	neither FUA nor followed by a flush within the first @n entries can
+ *	be lost.
+ *
+ * Throws away what @image held and gives it the contents of @src when its
+ * log started with the first @n entries applied in order, except the
+ * writes in @lost. A case calls it once per crash state it checks, with
+ * the same @image, then mounts @image and checks what it finds. @image
+ * reads through to @src's copy of the start of the log, so @src must not
+ * be released before @image is.
+ *
+ * Context: Process context; may sleep.
+ * Return: 0; -EINVAL for a bad @image, @n or @lost; -EBUSY if @image is
+ * open or has a log; -ENOENT if @src has no log; the log's error if it
+ * missed an entry; -ENOMEM. Nothing changes on an error but -ENOMEM.
+ */
+int kunit_ramdisk_crash_image(struct gendisk *image, struct gendisk *src,
+			      unsigned int n, const unsigned long *lost)
+{
+	struct kunit_ramdisk *ir = image->private_data;
+	struct kunit_ramdisk *sr = src->private_data;
+	unsigned int i, first_volatile = 0;
+	struct page *page;
+	unsigned long idx;
+	int err = 0;
+
+	if (image == src || image->fops != &kunit_ramdisk_fops ||
+	    get_capacity(image) != get_capacity(src))
+		return -EINVAL;
+	if (disk_openers(image) || ir->log_started)
+		return -EBUSY;
+
+	mutex_lock(&sr->log_lock);
+	if (!sr->log_started) {
+		err = -ENOENT;
+		goto out;
+	}
+	if (sr->log_err) {
+		err = sr->log_err;
+		goto out;
+	}
+	if (n > sr->log_len) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = n; i-- > 0;) {
+		if (sr->log[i]->flush) {
+			first_volatile = i + 1;
+			break;
+		}
+	}
+	if (lost) {
+		for_each_set_bit(i, lost, n) {
+			if (i < first_volatile || sr->log[i]->fua) {
+				err = -EINVAL;
+				goto out;
+			}
+		}
+	}
+
+	xa_for_each(&ir->pages, idx, page) {
+		xa_erase(&ir->pages, idx);
+		__free_page(page);
+	}
+	atomic_long_set(&ir->nr_pages, 0);
+	ir->lower = &sr->base;
+
+	for (i = 0; i < n && !err; i++) {
+		const struct kunit_ramdisk_log_entry *e = sr->log[i];
+		sector_t sector = e->sector;
+		unsigned int done = 0, len = e->nr_sectors << SECTOR_SHIFT;
+
+		if (e->flush || (lost && test_bit(i, lost)))
+			continue;
+		while (done < len) {
+			unsigned int off = (sector & (PAGE_SECTORS - 1)) <<
+					   SECTOR_SHIFT;
+			unsigned int chunk = min(len - done,
+						 (unsigned int)PAGE_SIZE - off);
+
+			page = kunit_ramdisk_page(ir, sector, true);
+			if (!page) {
+				err = -ENOMEM;
+				break;
+			}
+			memcpy_to_page(page, off, e->data + done, chunk);
+			done += chunk;
+			sector += chunk >> SECTOR_SHIFT;
+		}
+	}
+out:
+	mutex_unlock(&sr->log_lock);
+	return err;
+}
+EXPORT_SYMBOL_GPL(kunit_ramdisk_crash_image);
