@@ -7,11 +7,26 @@
 # boot writes files on buffered_iomap mounts and reboots through sysrq
 # without unmounting; the second mounts again (journal replay) and checks
 # that fsynced data is there and that no file shows the old disk
-# contents (see mk/crash/init).  Results: BUILD_DIR/results/crash.tsv,
-# consoles in BUILD_DIR/results/crash-{write,check}.log.
+# contents (see mk/crash/init).
+#
+# Then a third boot replays crash states at scale (mk/crash/replay): a
+# seeded opcheck workload runs on RAM disks under the kernel's
+# dm-log-writes, on 4k and 1k blocks with and without delalloc, and
+# tools/testing/ext4-iomap/lwreplay.c rebuilds the disk at every flush
+# and FUA entry of the log, mounts it, checks the file against opcheck's
+# record of its sync points and runs e2fsck -fn (file systems made with
+# -O quota); at least CRASH_LW_MIN states in all.  A negative control, the
+# stock path with data=writeback and blocks allocated at write time
+# (nodelalloc,nodioread_nolock), must show stale blocks.
+#
+# Results: BUILD_DIR/results/crash.tsv, consoles in
+# BUILD_DIR/results/crash-{write,check,replay}.log.
 #
 # Usage: crash.sh REPO_DIR BUILD_DIR
-# Environment: CRASH_MOUNT_OPTS (default buffered_iomap), CRASH_TIMEOUT
+# Environment: CRASH_MOUNT_OPTS (default buffered_iomap), CRASH_TIMEOUT,
+#   CRASH_REPLAY=0 (skip the replay boot), CRASH_LW_OPS (operations per
+#   workload, default 250), CRASH_LW_SEED (default 1), CRASH_LW_MIN
+#   (default 1000), CRASH_REPLAY_TIMEOUT (default 900 s)
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -46,36 +61,66 @@ done
 accel=$(qemu_accel "$repo")
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 
+# The replay phase: its tools, built static; its configurations.
+replay=${CRASH_REPLAY:-1}
+lw_configs="4k-delalloc:4096:buffered_iomap,delalloc,commit=1
+4k-nodelalloc:4096:buffered_iomap,nodelalloc,commit=1
+1k-delalloc:1024:buffered_iomap,delalloc,commit=1
+1k-nodelalloc:1024:buffered_iomap,nodelalloc,commit=1
+control-4k-stock:4096:data=writeback,nodelalloc,nodioread_nolock,commit=1"
+if [ "$replay" = 1 ]; then
+	for t in opcheck lwreplay; do
+		gcc -O2 -Wall -static -o "$work/$t" "$repo/tools/testing/ext4-iomap/$t.c" ||
+			fail "replay tools" "building tools/testing/ext4-iomap/$t.c failed"
+	done
+fi
+
 # boot PHASE: one guest run
 boot() {
-	local phase=$1 root=$work/root-$1
+	local phase=$1 root=$work/root-$1 mem=1G limit=${CRASH_TIMEOUT:-300} cmdline=""
 	rm -rf "$root"
-	mkdir -p "$root/crash"
+	mkdir -p "$root/crash" "$root/usr/bin"
 	install -m 755 "$repo/mk/crash/init" "$root/init"
 	printf "CRASH_PHASE=%s\nCRASH_DISKS='%s'\nCRASH_LIBPATH='%s'\nCRASH_OPTS='%s'\n" \
 		"$phase" "$disks" "$libpath" "$opts" > "$root/crash/conf"
+	if [ "$phase" = replay ]; then
+		install -m 755 "$repo/mk/crash/replay" "$root/crash/replay"
+		install -m 755 "$work/opcheck" "$work/lwreplay" "$root/usr/bin/"
+		printf "CRASH_LW='%s'\nCRASH_LW_MB=32\nCRASH_LW_MAXSIZE=262144\nCRASH_LW_OPS=%s\nCRASH_LW_SEED=%s\n" \
+			"$(echo $lw_configs)" "${CRASH_LW_OPS:-250}" "${CRASH_LW_SEED:-1}" >> "$root/crash/conf"
+		# RAM disks 0-3: the file system, the log, the replay target
+		# and its copy that is mounted.
+		mem=2G
+		limit=${CRASH_REPLAY_TIMEOUT:-900}
+		cmdline="brd.rd_nr=4 brd.rd_size=262144"
+	fi
 	pack_initramfs "$root" "$work/$phase.cpio.gz" &&
 		cat "$base" "$work/$phase.cpio.gz" > "$work/$phase-initrd.img" ||
 		fail "initramfs" "packing $root"
 	rm -rf "$root"
 	msg "boot: $phase ($accel)"
-	timeout -k 10 "${CRASH_TIMEOUT:-300}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
-		-m 1G -smp 2 -nographic -no-reboot -nic none \
+	timeout -k 10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
+		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
 		-kernel "$bzimage" -initrd "$work/$phase-initrd.img" \
 		-drive "file=$work/disk-a.img,if=virtio,format=raw,cache=writeback" \
 		-drive "file=$work/disk-b.img,if=virtio,format=raw,cache=writeback" \
-		-append "console=ttyS0 loglevel=4 panic=-1" < /dev/null 2>&1 |
+		-append "console=ttyS0 loglevel=4 panic=-1 $cmdline" < /dev/null 2>&1 |
 		sed -u 's/\r$//' > "$out/crash-$phase.log"
 	grep -E '^(not )?ok [0-9]+ - |^# crash' "$out/crash-$phase.log" | sed 's/^/    /'
 }
+phases="write check"
 
 start=$(date +%s)
 boot write
 grep -q '^# crash: rebooting' "$out/crash-write.log" ||
 	fail "write phase" "the guest did not get to the crash (see $out/crash-write.log)"
 boot check
+if [ "$replay" = 1 ]; then
+	boot replay
+	phases="$phases replay"
+fi
 
-for phase in write check; do
+for phase in $phases; do
 	while IFS= read -r line; do
 		if [[ $line =~ ^ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)$ ]]; then
 			printf 'PASS\t%s\t\n' "${BASH_REMATCH[1]}" >> "$tsv"
@@ -85,10 +130,21 @@ for phase in write check; do
 	done < "$out/crash-$phase.log"
 done
 want=$(( 2 + 2 * 5 ))
+if [ "$replay" = 1 ]; then
+	want=$(( want + 2 * $(echo "$lw_configs" | wc -l) + 1 ))
+	states=$(sed -n 's/^# crash-lw: \([0-9]*\) states in all.*/\1/p' "$out/crash-replay.log")
+	min=${CRASH_LW_MIN:-1000}
+	if [ -n "$states" ] && [ "$states" -ge "$min" ]; then
+		printf 'PASS\tcrash-lw-replayed-states\t%s states (>= %s)\n' "$states" "$min" >> "$tsv"
+	else
+		printf 'FAIL\tcrash-lw-replayed-states\t%s states, fewer than %s (see %s)\n' \
+			"${states:-no}" "$min" "$out/crash-replay.log" >> "$tsv"
+	fi
+fi
 got=$(wc -l < "$tsv")
 [ "$got" = "$want" ] || printf 'FAIL\tcrash check\t%s results, expected %s (see %s)\n' \
 	"$got" "$want" "$out/crash-check.log" >> "$tsv"
-oops=$(grep -h -m1 -E "$KERNEL_REPORTS" "$out/crash-write.log" "$out/crash-check.log")
+oops=$(for phase in $phases; do grep -h -m1 -E "$KERNEL_REPORTS" "$out/crash-$phase.log"; done | head -n 1)
 [ -z "$oops" ] || printf 'FAIL\tcrash kernel log clean\t%s\n' "$oops" >> "$tsv"
 np=$(grep -c '^PASS' "$tsv")
 nf=$(grep -c '^FAIL' "$tsv")

@@ -33,6 +33,7 @@ e2fsprogs /sbin/mke2fs
 busybox-static /bin/busybox
 fio fio
 xfsprogs /usr/sbin/xfs_io
+dmsetup /usr/sbin/dmsetup
 gnuplot-nox gnuplot
 lcov genhtml
 "

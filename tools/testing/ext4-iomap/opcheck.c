@@ -9,7 +9,8 @@
  * fsync, fdatasync and msync, reads of random ranges; at the end the whole
  * file is read back, then again after the page cache was dropped.
  *
- * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v] FILE
+ * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v]
+ *                [-L RECDIR [-D DMNAME] [-S STALE]] FILE
  *
  * Collapse and insert ranges are aligned to CLUSTER bytes (default: the
  * block size from statvfs; give the cluster size on bigalloc).
@@ -18,6 +19,17 @@
  * span many folios, which background writeback then races with.
  * On a mismatch it prints the seed, the last operations and the first byte
  * that differs, and exits 1; other errors exit 2.
+ *
+ * For crash checks (-L, see lwreplay.c): at the start (once the empty
+ * file and its directory entry are synced) and after every fsync,
+ * fdatasync and msync, sync point N, it writes what the file must hold
+ * to RECDIR/N.model (a 64-bit size, then the contents) and, at the next
+ * sync point or at the end, what the program changed in between to
+ * RECDIR/N.touch (the bitmap size in bits, the number of sizes, the sizes
+ * the file had, then a bitmap of the bytes that changed); with -D it then
+ * puts mark "N" into the dm-log-writes device DMNAME (dmsetup message).
+ * Data never contains the byte STALE (-S, default 0xee), the pattern of
+ * the device before mkfs.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -42,6 +54,13 @@ static unsigned char *map;
 static char oplog[LOG_OPS][96];
 static unsigned long nop;
 static int verbose;
+/* -L: the record of sync points. */
+static const char *recdir, *dmname;
+static int stale = 0xee, syncpt = -1;
+static unsigned char *touched;
+static size_t touch_bits;
+static uint64_t *sizes;
+static size_t nsizes, capsizes;
 
 static uint64_t rnd(void)
 {
@@ -130,8 +149,82 @@ static void fill(unsigned char *p, size_t len)
 	unsigned char v = rnd() | 1;	/* never 0: zeros must come from holes */
 	size_t i;
 
-	for (i = 0; i < len; i++)
+	for (i = 0; i < len; i++) {
 		p[i] = v + i;
+		if (recdir && p[i] == stale)
+			p[i] ^= 1;
+	}
+}
+
+/* -L: bytes [off, off + len) change before the next sync point. */
+static void touch(size_t off, size_t len)
+{
+	size_t i;
+
+	if (!recdir)
+		return;
+	for (i = off; i < off + len && i < touch_bits; i++)
+		touched[i / 8] |= 1 << (i % 8);
+}
+
+/* -L: the file gets size msize before the next sync point. */
+static void note_size(void)
+{
+	if (!recdir || (nsizes && sizes[nsizes - 1] == msize))
+		return;
+	if (nsizes == capsizes) {
+		capsizes = capsizes ? 2 * capsizes : 64;
+		sizes = realloc(sizes, capsizes * sizeof(*sizes));
+		if (!sizes)
+			die("realloc");
+	}
+	sizes[nsizes++] = msize;
+}
+
+static void write_record(const char *what, int n, const void *a, size_t alen,
+			 const void *b, size_t blen, const void *c, size_t clen)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d.%s", recdir, n, what);
+	f = fopen(path, "w");
+	if (!f || fwrite(a, 1, alen, f) != alen ||
+	    (blen && fwrite(b, 1, blen, f) != blen) ||
+	    (clen && fwrite(c, 1, clen, f) != clen) || fclose(f))
+		die(path);
+}
+
+static void write_touch(void)
+{
+	uint64_t hdr[2] = { touch_bits, nsizes };
+
+	write_record("touch", syncpt, hdr, sizeof(hdr), sizes,
+		     nsizes * sizeof(*sizes), touched, (touch_bits + 7) / 8);
+}
+
+/* -L: a sync has completed: record sync point N, then mark it. */
+static void sync_point(void)
+{
+	uint64_t size = msize;
+	char cmd[256];
+
+	if (!recdir)
+		return;
+	if (syncpt >= 0)
+		write_touch();
+	syncpt++;
+	write_record("model", syncpt, &size, sizeof(size), model, msize,
+		     NULL, 0);
+	memset(touched, 0, (touch_bits + 7) / 8);
+	nsizes = 0;
+	note_size();
+	if (dmname) {
+		snprintf(cmd, sizeof(cmd), "dmsetup message %s 0 mark %d",
+			 dmname, syncpt);
+		if (system(cmd))
+			die(cmd);
+	}
 }
 
 static void op_write(void)
@@ -145,11 +238,15 @@ static void op_write(void)
 	fill(buf, len);
 	if (pwrite(fd, buf, len, off) != (ssize_t)len)
 		die("pwrite");
-	if (off > msize)
+	if (off > msize) {
 		memset(model + msize, 0, off - msize);
+		touch(msize, off - msize);
+	}
 	memcpy(model + off, buf, len);
+	touch(off, len);
 	if (off + len > msize)
 		msize = off + len;
+	note_size();
 }
 
 static void op_mapwrite(void)
@@ -164,6 +261,7 @@ static void op_mapwrite(void)
 		len = msize - off;
 	logop("mapwrite %zu +%zu", off, len);
 	fill(model + off, len);
+	touch(off, len);
 	memcpy(map + off, model + off, len);
 }
 
@@ -178,7 +276,9 @@ static void op_truncate(void)
 		die("ftruncate");
 	if (n > msize)
 		memset(model + msize, 0, n - msize);
+	touch(n < msize ? n : msize, n < msize ? msize - n : n - msize);
 	msize = n;
+	note_size();
 }
 
 static void op_falloc_zero(int punch)
@@ -196,6 +296,7 @@ static void op_falloc_zero(int punch)
 	if (off + len > msize)
 		len = msize - off;
 	memset(model + off, 0, len);
+	touch(off, len);
 }
 
 static void op_collapse(void)
@@ -213,7 +314,9 @@ static void op_collapse(void)
 	if (fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, off, len))
 		die("collapse");
 	memmove(model + off, model + off + len, msize - off - len);
+	touch(off, msize - off);
 	msize -= len;
+	note_size();
 }
 
 static void op_insert(void)
@@ -229,6 +332,8 @@ static void op_insert(void)
 	memmove(model + off + len, model + off, msize - off);
 	memset(model + off, 0, len);
 	msize += len;
+	touch(off, msize - off);
+	note_size();
 }
 
 static void drop_page_cache(void)
@@ -250,7 +355,7 @@ int main(int argc, char **argv)
 	int c;
 
 	maxsize = 256 * 1024;
-	while ((c = getopt(argc, argv, "s:n:m:c:w:v")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:m:c:w:vL:D:S:")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
@@ -269,6 +374,15 @@ int main(int argc, char **argv)
 			break;
 		case 'v':
 			verbose = 1;
+			break;
+		case 'L':
+			recdir = optarg;
+			break;
+		case 'D':
+			dmname = optarg;
+			break;
+		case 'S':
+			stale = strtol(optarg, NULL, 0);
 			break;
 		default:
 			goto usage;
@@ -293,6 +407,24 @@ int main(int argc, char **argv)
 	map = mmap(NULL, maxsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		die("mmap");
+	if (recdir) {
+		char *dir = strdup(argv[optind]), *slash;
+		int dfd;
+
+		touch_bits = maxsize + 8 * bsize;
+		touched = calloc(1, (touch_bits + 7) / 8);
+		if (!dir || !touched)
+			die("malloc");
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		dfd = open(slash ? dir : ".", O_RDONLY | O_DIRECTORY);
+		if (dfd < 0 || fsync(fd) || fsync(dfd))
+			die("syncing the new file");
+		close(dfd);
+		free(dir);
+		sync_point();
+	}
 
 	for (nop = 0; nop < nops; nop++) {
 		unsigned int r = rnd_below(100);
@@ -315,15 +447,19 @@ int main(int argc, char **argv)
 			logop("fsync%.0zu%.0zu", 0, 0);
 			if (fsync(fd))
 				die("fsync");
+			sync_point();
 		} else if (r < 80) {
 			logop("fdatasync%.0zu%.0zu", 0, 0);
 			if (fdatasync(fd))
 				die("fdatasync");
+			sync_point();
 		} else if (r < 84) {
 			logop("msync%.0zu%.0zu", 0, 0);
 			if (msize && msync(map, (msize + psize - 1) / psize * psize,
 					   MS_SYNC))
 				die("msync");
+			if (msize)
+				sync_point();
 		} else {
 			size_t off = rnd_below(msize + 1);
 
@@ -340,6 +476,9 @@ int main(int argc, char **argv)
 	check(0, msize, "final check");
 	if (fsync(fd))
 		die("final fsync");
+	sync_point();
+	if (recdir)
+		write_touch();
 	munmap(map, maxsize);
 	drop_page_cache();
 	check_size("after dropping the page cache");
@@ -350,6 +489,7 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr,
-		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v] FILE\n");
+		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v]\n"
+		"               [-L RECDIR [-D DMNAME] [-S STALE]] FILE\n");
 	return 2;
 }
