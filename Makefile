@@ -12,7 +12,10 @@
 #   make bench       fio buffered writes: buffer_head vs iomap (BENCH_REPS=5)
 #   make bench-native  the same at native speed: KUnit benchmark under UML,
 #                    with a perf profile of 1k/4k write calls
-#   make crash       crash check: write, reboot without unmount, verify
+#   make crash       crash check: write, reboot without unmount, verify;
+#                    then every flush/FUA point of a dm-log-writes log
+#   make stress      concurrent seeded stress on the x86_64 debug kernel,
+#                    e2fsck with quota after (STRESS_SEED=N reruns one)
 #   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
 #                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
 #   make test        what CI runs: all architectures, e2e, static checks
@@ -39,10 +42,10 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check coverage bench bench-native crash e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check coverage bench bench-native crash stress e2e test checks selftest deps deps-auto export clean distclean
 
 help:
-	@sed -n '3,32s/^# \{0,1\}//p' Makefile
+	@sed -n '3,35s/^# \{0,1\}//p' Makefile
 
 deps:
 	@$(SH) mk/deps.sh install
@@ -81,6 +84,9 @@ matrix: tree
 crash: tree
 	@$(SH) mk/crash.sh $(REPO) $(BUILD)
 
+stress: tree
+	@$(SH) mk/stress.sh $(REPO) $(BUILD)
+
 bench: tree
 	@$(SH) mk/bench.sh $(REPO) $(BUILD)
 
@@ -104,7 +110,7 @@ export:
 
 # Kernel build outputs only; keeps the downloaded package and the tree.
 clean:
-	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/repeat $(BUILD)/crash $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
+	rm -rf $(BUILD)/kunit-* $(BUILD)/e2e-x86_64 $(BUILD)/repeat $(BUILD)/crash $(BUILD)/stress $(BUILD)/e2e $(BUILD)/check $(BUILD)/results $(BUILD)/selftest
 
 distclean:
 	rm -rf $(BUILD)

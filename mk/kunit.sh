@@ -15,7 +15,10 @@
 #   ARCH: um | x86_64 | arm64
 # Environment:
 #   KUNIT_DEBUG=1  a kernel with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN
-#                  (its own build dir; results named kunit-ARCH-debug.*)
+#                  (its own build dir; results named kunit-ARCH-debug.*);
+#                  on x86_64 also what booting an initramfs and a RAM disk
+#                  needs, so that mk/stress.sh can boot the same kernel
+#   KUNIT_BUILD_ONLY=1  build the kernel, run nothing
 #   KUNIT_PAGES=16k|64k  arm64 only: that page size (results and build dir
 #                  named kunit-arm64-16k.*, kunit-arm64-64k.*)
 #   KUNIT_CONFIG=ext4  the ext4 directory's own kunitconfig, as bots run it
@@ -38,6 +41,13 @@ if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
 	for o in KASAN PROVE_LOCKING DEBUG_VM UBSAN DEBUG_KERNEL DEBUG_ATOMIC_SLEEP; do
 		debug+=(--kconfig_add "CONFIG_$o=y")
 	done
+	if [ "$arch" = x86_64 ]; then
+		for o in BLK_DEV_INITRD RD_GZIP BINFMT_ELF BINFMT_SCRIPT DEVTMPFS \
+			 PROC_FS SYSFS TMPFS SHMEM FUTEX POSIX_TIMERS MULTIUSER \
+			 FILE_LOCKING BLK_DEV BLK_DEV_RAM QUOTA QFMT_V2 SMP; do
+			debug+=(--kconfig_add "CONFIG_$o=y")
+		done
+	fi
 fi
 case "${KUNIT_PAGES:-}" in
 "") ;;
@@ -60,6 +70,14 @@ mkdir -p "$out"
 args=(run --kunitconfig="$kunitconfig" --build_dir="$bdir"
       --kconfig_add CONFIG_PRINTK_TIME=y
       --jobs="$(nproc)" --json="$out/$name.json" "${debug[@]}")
+if [ "${KUNIT_BUILD_ONLY:-0}" = 1 ]; then
+	args=(build --kunitconfig="$kunitconfig" --build_dir="$bdir"
+	      --kconfig_add CONFIG_PRINTK_TIME=y --jobs="$(nproc)" "${debug[@]}")
+	[ "$arch" = um ] || args+=(--arch="$arch")
+	[ "$arch" != arm64 ] || ! command -v aarch64-linux-gnu-gcc >/dev/null ||
+		args+=(--cross_compile=aarch64-linux-gnu-)
+	cd "$tree" && exec python3 tools/testing/kunit/kunit.py "${args[@]}" "$@"
+fi
 case "$arch" in
 um) ;;
 x86_64) args+=(--arch=x86_64)

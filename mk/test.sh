@@ -6,7 +6,8 @@
 # debug kernel (KASAN, lockdep, DEBUG_VM, UBSAN) and on arm64 with 64 KiB
 # pages, the suites as a module, the e2e run (fio
 # and file operations on ext4 in an x86_64 guest, see mk/e2e.sh), the
-# crash check (mk/crash.sh), the static checks and the series (mk/series.sh:
+# crash check (mk/crash.sh), the stress (mk/stress.sh, on the x86_64 debug
+# kernel), the static checks and the series (mk/series.sh:
 # git am to a clean base, checkpatch --strict; SERIES_BUILD=1 builds every
 # prefix too); then the total.  Every step runs
 # even when an earlier one failed, so one run reports everything.  The
@@ -108,6 +109,12 @@ step "crash check"
 if ! timed crash bash "$repo/mk/crash.sh" "$repo" "$build" &&
    ! grep -qs '^FAIL' "$out/crash.tsv"; then
 	printf 'FAIL\tcrash\tmk/crash.sh failed without recording a failure\n' >> "$out/crash.tsv"
+fi
+
+step "stress (x86_64 debug kernel)"
+if ! timed stress bash "$repo/mk/stress.sh" "$repo" "$build" &&
+   ! grep -qs '^FAIL' "$out/stress.tsv"; then
+	printf 'FAIL\tstress\tmk/stress.sh failed without recording a failure\n' >> "$out/stress.tsv"
 fi
 
 step "static checks"

@@ -69,7 +69,7 @@ static const char *opts = "", *mkfs_mark = "mkfs", *fname = "file";
 static const char *recdir, *e2fsck = "/usr/sbin/e2fsck";
 static int stale = 0xee, maxfail = 5;
 static const char *target_path, *scratch_path, *mnt;
-static int logfd, tfd, sfd;
+static int logfd, tfd;
 static uint32_t ssize;
 static unsigned char *chunk;
 static unsigned long states, failed, n_stale, n_lost, n_size, n_mount, n_fsck;
@@ -242,7 +242,16 @@ static int fsck(void)
 static void check_state(unsigned long entry, int mark, off_t devsize)
 {
 	off_t off;
+	int sfd;
 
+	/*
+	 * Open SCRATCH only to copy: a kernel without
+	 * CONFIG_BLK_DEV_WRITE_MOUNTED refuses to mount a device someone
+	 * has open for writing.
+	 */
+	sfd = open(scratch_path, O_RDWR);
+	if (sfd < 0)
+		die(scratch_path);
 	for (off = 0; off < devsize; off += COPY_CHUNK) {
 		size_t len = devsize - off < COPY_CHUNK ? devsize - off :
 							  COPY_CHUNK;
@@ -250,7 +259,7 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 		xpread(tfd, chunk, len, off, target_path);
 		xpwrite(sfd, chunk, len, off, scratch_path);
 	}
-	if (fsync(sfd))
+	if (fsync(sfd) || close(sfd))
 		die(scratch_path);
 	states++;
 	state_bad = 0;
@@ -303,12 +312,13 @@ int main(int argc, char **argv)
 	mnt = argv[optind + 3];
 	logfd = open(argv[optind], O_RDONLY);
 	tfd = open(target_path, O_RDWR);
-	sfd = open(scratch_path, O_RDWR);
-	if (logfd < 0 || tfd < 0 || sfd < 0)
+	c = open(scratch_path, O_RDONLY);
+	if (logfd < 0 || tfd < 0 || c < 0)
 		die("open");
 	devsize = lseek(tfd, 0, SEEK_END);
-	if (devsize <= 0 || lseek(sfd, 0, SEEK_END) < devsize)
+	if (devsize <= 0 || lseek(c, 0, SEEK_END) < devsize)
 		die("device sizes");
+	close(c);
 
 	xpread(logfd, &super, sizeof(super), 0, "log super block");
 	if (le64toh(super.magic) != WRITE_LOG_MAGIC ||

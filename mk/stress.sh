@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make stress: a concurrent, seeded stress of the iomap path in an x86_64
+# guest on a debug kernel (mk/stress/init says what runs).  The kernel is
+# the x86_64 KUnit kernel with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN of
+# `make test` (mk/kunit.sh with KUNIT_DEBUG=1, which also gives it what
+# an initramfs boot needs), booted with kunit.enable=0; it is built here
+# if `make test` has not built it.  The user space is the e2e base
+# archive (busybox, e2fsprogs, xfs_io) plus opcheck.
+#
+# Results: BUILD_DIR/results/stress.tsv (a line per worker and check, and
+# one for a clean kernel log), the console in BUILD_DIR/results/stress.log.
+# A failure prints its seed; `make stress STRESS_SEED=N` reruns it alone.
+#
+# Usage: stress.sh REPO_DIR BUILD_DIR
+# Environment: STRESS_SEED (default 1), STRESS_OPS (operations per worker,
+#   default 300), STRESS_CONFIGS (default "1k:1024:0 4k:4096:0
+#   4kbig:4096:65536": name:blocksize:cluster size), STRESS_TIMEOUT
+#   (default 1200 s)
+set -uo pipefail
+
+repo=$(realpath "$1")
+build=$(realpath -m "$2")
+out=$build/results
+work=$build/stress
+tsv=$out/stress.tsv
+unset MAKEFLAGS MFLAGS MAKELEVEL
+mkdir -p "$out" "$work"
+: > "$tsv"
+# shellcheck source=mk/lib.sh
+. "$repo/mk/lib.sh"
+msg() { echo "mk: stress: $*"; }
+fail() { printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$tsv"; echo "mk: stress: error: $1: $2" >&2; echo "stress: 0 passed, 1 failed"; exit 1; }
+
+seed=${STRESS_SEED:-1}
+configs=${STRESS_CONFIGS:-1k:1024:0 4k:4096:0 4kbig:4096:65536}
+case "$seed" in ''|*[!0-9]*) fail "arguments" "STRESS_SEED='$seed' is not a number" ;; esac
+case "$configs" in *[!A-Za-z0-9:\ ]*) fail "arguments" "STRESS_CONFIGS='$configs'" ;; esac
+
+bz=$build/kunit-x86_64-debug/arch/x86/boot/bzImage
+if [ ! -f "$bz" ] || ! grep -qx 'CONFIG_BLK_DEV_INITRD=y' "$build/kunit-x86_64-debug/.config"; then
+	msg "building the x86_64 debug kernel (mk/kunit.sh, KUNIT_DEBUG=1, build only)"
+	KUNIT_CONFIG=ext4 KUNIT_DEBUG=1 KUNIT_BUILD_ONLY=1 bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 \
+		> "$work/kernel.log" 2>&1 || fail "debug kernel" "build failed: see $work/kernel.log"
+fi
+for o in KASAN PROVE_LOCKING DEBUG_VM UBSAN BLK_DEV_INITRD BLK_DEV_RAM QUOTA; do
+	grep -qx "CONFIG_$o=y" "$build/kunit-x86_64-debug/.config" ||
+		fail "debug kernel" "CONFIG_$o is not set in $build/kunit-x86_64-debug/.config"
+done
+E2E_BUILD_ONLY=1 bash "$repo/mk/e2e.sh" "$repo" "$build" > "$work/e2e-build.log" 2>&1 ||
+	fail "initramfs" "mk/e2e.sh build failed: see $work/e2e-build.log"
+# shellcheck disable=SC1091
+. "$build/e2e/build-only.out"
+gcc -O2 -Wall -static -o "$work/opcheck" "$repo/tools/testing/ext4-iomap/opcheck.c" ||
+	fail "opcheck" "building tools/testing/ext4-iomap/opcheck.c failed"
+
+root=$work/root
+rm -rf "$root"
+mkdir -p "$root/stress" "$root/usr/bin"
+install -m 755 "$repo/mk/stress/init" "$root/init"
+install -m 755 "$work/opcheck" "$root/usr/bin/opcheck"
+cat > "$root/stress/conf" <<CONF
+STRESS_SEED=$seed
+STRESS_OPS=${STRESS_OPS:-300}
+STRESS_CONFIGS='$configs'
+STRESS_PRIVATE=3
+STRESS_SHARED=2
+STRESS_MAXSIZE=262144
+STRESS_HEADROOM=1536
+STRESS_LIBPATH='$libpath'
+CONF
+pack_initramfs "$root" "$work/stress.cpio.gz" &&
+	cat "$base" "$work/stress.cpio.gz" > "$work/initrd.img" || fail "initramfs" "packing $root"
+
+accel=$(qemu_accel "$repo")
+if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
+start=$(date +%s)
+msg "boot ($accel, seed $seed, configs: $configs)"
+timeout -k 10 "${STRESS_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
+	-m 2G -smp 2 -nographic -no-reboot -nic none \
+	-kernel "$bz" -initrd "$work/initrd.img" \
+	-append "console=ttyS0 loglevel=4 panic=-1 kunit.enable=0 brd.rd_nr=1 brd.rd_size=65536" \
+	< /dev/null 2>&1 | sed -u 's/\r$//' > "$out/stress.log"
+grep -E '^(not )?ok [0-9]+ - |^# stress' "$out/stress.log" | sed 's/^/    /'
+
+while IFS= read -r line; do
+	if [[ $line =~ ^ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)$ ]]; then
+		printf 'PASS\t%s\t\n' "${BASH_REMATCH[1]}" >> "$tsv"
+	elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)\ #\ (.*)$ ]]; then
+		printf 'FAIL\t%s\t%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" >> "$tsv"
+	fi
+done < "$out/stress.log"
+nconf=$(echo "$configs" | wc -w)
+want=$(( nconf * (3 + 2 + 2) ))
+got=$(wc -l < "$tsv")
+[ "$got" = "$want" ] || printf 'FAIL\tstress run\t%s results, expected %s (see %s)\n' \
+	"$got" "$want" "$out/stress.log" >> "$tsv"
+oops=$(grep -m1 -E "$KERNEL_REPORTS" "$out/stress.log")
+if [ -z "$oops" ]; then
+	printf 'PASS\tstress kernel log clean (KASAN, lockdep, DEBUG_VM, UBSAN)\t\n' >> "$tsv"
+else
+	printf 'FAIL\tstress kernel log clean\t%s\n' "$oops" >> "$tsv"
+fi
+np=$(grep -c '^PASS' "$tsv")
+nf=$(grep -c '^FAIL' "$tsv")
+grep '^FAIL' "$tsv" | cut -f2- | sed 's/\t/: /; s/^/mk: stress: FAIL /'
+[ "$nf" = 0 ] || echo "mk: stress: seed $seed failed; rerun it alone: make stress STRESS_SEED=$seed"
+echo "stress: $np passed, $nf failed ($accel, $(( $(date +%s) - start ))s)"
+[ "$nf" = 0 ]
