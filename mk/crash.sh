@@ -87,7 +87,7 @@ boot() {
 	if [ "$phase" = replay ]; then
 		install -m 755 "$repo/mk/crash/replay" "$root/crash/replay"
 		install -m 755 "$work/opcheck" "$work/lwreplay" "$root/usr/bin/"
-		printf "CRASH_LW='%s'\nCRASH_LW_MB=32\nCRASH_LW_MAXSIZE=262144\nCRASH_LW_OPS=%s\nCRASH_LW_SEED=%s\n" \
+		printf "CRASH_LW='%s'\nCRASH_LW_MB=16\nCRASH_LW_MAXSIZE=1048576\nCRASH_LW_OPS=%s\nCRASH_LW_SEED=%s\n" \
 			"$(echo $lw_configs)" "${CRASH_LW_OPS:-250}" "${CRASH_LW_SEED:-1}" >> "$root/crash/conf"
 		# RAM disks 0-3: the file system, the log, the replay target
 		# and its copy that is mounted.
@@ -106,7 +106,7 @@ boot() {
 		-drive "file=$work/disk-a.img,if=virtio,format=raw,cache=writeback" \
 		-drive "file=$work/disk-b.img,if=virtio,format=raw,cache=writeback" \
 		-append "console=ttyS0 loglevel=4 panic=-1 $cmdline" < /dev/null 2>&1 |
-		sed -u 's/\r$//' > "$out/crash-$phase.log"
+		sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/crash-$phase.log"
 	grep -E '^(not )?ok [0-9]+ - |^# crash' "$out/crash-$phase.log" | sed 's/^/    /'
 }
 phases="write check"

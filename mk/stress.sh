@@ -81,7 +81,7 @@ timeout -k 10 "${STRESS_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" -cpu 
 	-m 2G -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$bz" -initrd "$work/initrd.img" \
 	-append "console=ttyS0 loglevel=4 panic=-1 kunit.enable=0 brd.rd_nr=1 brd.rd_size=65536" \
-	< /dev/null 2>&1 | sed -u 's/\r$//' > "$out/stress.log"
+	< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/stress.log"
 grep -E '^(not )?ok [0-9]+ - |^# stress' "$out/stress.log" | sed 's/^/    /'
 
 while IFS= read -r line; do

@@ -150,7 +150,8 @@ report(unsigned long entry, int mark, const char *fmt, ...)
 static int check_file(unsigned long entry, int mark)
 {
 	unsigned char *model, *traw, *touch, *data;
-	size_t mlen, tlen, dlen, i;
+	size_t mlen, tlen, dlen, i, nstale = 0, nlost = 0;
+	size_t first_stale = 0, first_lost = 0;
 	uint64_t size, maxsize, nsizes, *sizes, fsize;
 	char path[4096];
 	int ok = 0;
@@ -195,19 +196,26 @@ static int check_file(unsigned long entry, int mark)
 		int touched = i < maxsize && (touch[i / 8] & (1 << (i % 8)));
 
 		if (data[i] == stale) {
-			n_stale++;
-				report(entry, mark, "%s (size %lld): byte %zu is stale (%#x, the pattern of the device)",
-			       fname, (long long)fsize, i, stale);
-			goto out;
-		}
-		if (!touched && i < size && data[i] != model[8 + i]) {
-			n_lost++;
-			report(entry, mark, "%s (size %lld): synced byte %zu lost: reads %#x, not %#x",
-			       fname, (long long)fsize, i, data[i],
-			       model[8 + i]);
-			goto out;
+			if (!nstale++)
+				first_stale = i;
+		} else if (!touched && i < size && data[i] != model[8 + i]) {
+			if (!nlost++)
+				first_lost = i;
 		}
 	}
+	if (nstale) {
+		n_stale++;
+		report(entry, mark, "%s (size %lld): %zu bytes stale (%#x, the pattern of the device), the first at %zu",
+		       fname, (long long)fsize, nstale, stale, first_stale);
+	}
+	if (nlost) {
+		n_lost++;
+		report(entry, mark, "%s (size %lld): %zu synced bytes lost, the first at %zu: reads %#x, not %#x",
+		       fname, (long long)fsize, nlost, first_lost,
+		       data[first_lost], model[8 + first_lost]);
+	}
+	if (nstale || nlost)
+		goto out;
 	ok = 1;
 out:
 	free(model);
