@@ -25,7 +25,7 @@
 # Usage: crash.sh REPO_DIR BUILD_DIR
 # Environment: CRASH_MOUNT_OPTS (default buffered_iomap), CRASH_TIMEOUT,
 #   CRASH_REPLAY=0 (skip the replay boot), CRASH_LW_OPS (operations per
-#   workload, default 250), CRASH_LW_SEED (default 1), CRASH_LW_MIN
+#   workload, default 1000), CRASH_LW_SEED (default 1), CRASH_LW_MIN
 #   (default 1000), CRASH_REPLAY_TIMEOUT (default 900 s), CRASH_PHASES=replay
 #   (only the replay boot)
 set -uo pipefail
@@ -88,7 +88,7 @@ boot() {
 		install -m 755 "$repo/mk/crash/replay" "$root/crash/replay"
 		install -m 755 "$work/opcheck" "$work/lwreplay" "$root/usr/bin/"
 		printf "CRASH_LW='%s'\nCRASH_LW_MB=16\nCRASH_LW_MAXSIZE=1048576\nCRASH_LW_OPS=%s\nCRASH_LW_SEED=%s\n" \
-			"$(echo $lw_configs)" "${CRASH_LW_OPS:-250}" "${CRASH_LW_SEED:-1}" >> "$root/crash/conf"
+			"$(echo $lw_configs)" "${CRASH_LW_OPS:-1000}" "${CRASH_LW_SEED:-1}" >> "$root/crash/conf"
 		# RAM disks 0-3: the file system, the log, the replay target
 		# and its copy that is mounted.
 		mem=2G

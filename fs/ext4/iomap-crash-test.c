@@ -546,7 +546,8 @@ static void cr_check_file(struct cr_ctx *c, struct vfsmount *mnt, int i,
 	struct inode *inode;
 	struct file *file;
 	loff_t size, b, pos = 0;
-	char what[160];
+	char what[200];
+	size_t len;
 	ssize_t ret;
 
 	file = file_open_root_mnt(mnt, name, O_RDONLY | O_LARGEFILE, 0);
@@ -572,8 +573,10 @@ static void cr_check_file(struct cr_ctx *c, struct vfsmount *mnt, int i,
 		}
 	}
 	if (m_s < 0 || size > CR_MAX_SIZE) {
-		KUNIT_FAIL(test, "%s: %s: i_size %lld is no size the file had since its last fsync (moment %d, size %lld)",
-			   c->state, name, size, m_fs, f->size[m_fs]);
+		KUNIT_FAIL(test, "%s: %s: i_size %lld: %s (moment %d, size %lld)",
+			   c->state, name, size,
+			   "no size the file had since its last fsync", m_fs,
+			   f->size[m_fs]);
 		c->failed = true;
 		goto out;
 	}
@@ -604,10 +607,15 @@ static void cr_check_file(struct cr_ctx *c, struct vfsmount *mnt, int i,
 			if (bit >= 0 && (set & BIT_ULL(bit)))
 				continue;
 			cr_describe(set, what, sizeof(what));
-			KUNIT_FAIL(test, "%s: %s (i_size %lld): byte %lld reads %#x%s, allowed: %s (synced at moment %d, size from moment %d)",
+			len = strlen(what);
+			scnprintf(what + len, sizeof(what) - len,
+				  " (synced at moment %d, size from moment %d)",
+				  m_f, m_s);
+			KUNIT_FAIL(test,
+				   "%s: %s (i_size %lld): byte %lld reads %#x%s, allowed: %s",
 				   c->state, name, size, j, c->buf[j],
 				   c->buf[j] == CR_STALE ? " (stale)" : "",
-				   what, m_f, m_s);
+				   what);
 			c->failed = true;
 			goto out;
 		}
