@@ -128,13 +128,7 @@ if [ "$replay" = 1 ]; then
 fi
 
 for phase in $phases; do
-	while IFS= read -r line; do
-		if [[ $line =~ ^ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)$ ]]; then
-			printf 'PASS\t%s\t\n' "${BASH_REMATCH[1]}" >> "$tsv"
-		elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)\ #\ (.*)$ ]]; then
-			printf 'FAIL\t%s\t%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" >> "$tsv"
-		fi
-	done < "$out/crash-$phase.log"
+	tap_to_tsv "$out/crash-$phase.log" >> "$tsv"
 done
 want=$(( 2 + 2 * 5 ))
 [ "${CRASH_PHASES:-}" != replay ] || want=0

@@ -15,6 +15,19 @@ pack_initramfs() {
 		mv "$2.tmp" "$2"
 }
 
+# tap_to_tsv LOG: the guests' TAP lines ("ok N - name", "not ok N - name #
+# why") of LOG as mk/summary.py's result lines (PASS|FAIL, name, detail).
+tap_to_tsv() {
+	local line
+	while IFS= read -r line; do
+		if [[ $line =~ ^ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)$ ]]; then
+			printf 'PASS\t%s\t\n' "${BASH_REMATCH[1]}"
+		elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)\ #\ (.*)$ ]]; then
+			printf 'FAIL\t%s\t%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}"
+		fi
+	done < "$1"
+}
+
 # qemu_accel REPO_DIR: "kvm" where /dev/kvm opens read-write and
 # mk/kvm-usable.sh finds hardware virtualisation, else "tcg".
 qemu_accel() {

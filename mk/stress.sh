@@ -84,13 +84,7 @@ timeout -k 10 "${STRESS_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" -cpu 
 	< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/stress.log"
 grep -E '^(not )?ok [0-9]+ - |^# stress' "$out/stress.log" | sed 's/^/    /'
 
-while IFS= read -r line; do
-	if [[ $line =~ ^ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)$ ]]; then
-		printf 'PASS\t%s\t\n' "${BASH_REMATCH[1]}" >> "$tsv"
-	elif [[ $line =~ ^not\ ok\ [0-9]+\ -\ ([A-Za-z0-9._-]+)\ #\ (.*)$ ]]; then
-		printf 'FAIL\t%s\t%s\n' "${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" >> "$tsv"
-	fi
-done < "$out/stress.log"
+tap_to_tsv "$out/stress.log" >> "$tsv"
 nconf=$(echo "$configs" | wc -w)
 want=$(( nconf * (3 + 2 + 2) ))
 got=$(wc -l < "$tsv")
