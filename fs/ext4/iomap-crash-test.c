@@ -178,19 +178,16 @@ struct cr_fs {
 	const char *opts;
 };
 
+#define CR_MKFS_1K	{ .block_size = 1024, .blocks_count = 4096, \
+			  .journal_blocks = 1024 }
+#define CR_MKFS_4K	{ .block_size = 4096, .blocks_count = 2048, \
+			  .journal_blocks = 1024 }
+
 static const struct cr_fs cr_fs[] = {
-	{ "1k da", { .block_size = 1024, .blocks_count = 4096,
-		     .journal_blocks = 1024 },
-	  "buffered_iomap,delalloc,commit=600" },
-	{ "1k nd", { .block_size = 1024, .blocks_count = 4096,
-		     .journal_blocks = 1024 },
-	  "buffered_iomap,nodelalloc,commit=600" },
-	{ "4k da", { .block_size = 4096, .blocks_count = 2048,
-		     .journal_blocks = 1024 },
-	  "buffered_iomap,delalloc,commit=600" },
-	{ "4k nd", { .block_size = 4096, .blocks_count = 2048,
-		     .journal_blocks = 1024 },
-	  "buffered_iomap,nodelalloc,commit=600" },
+	{ "1k da", CR_MKFS_1K, "buffered_iomap,delalloc,commit=600" },
+	{ "1k nd", CR_MKFS_1K, "buffered_iomap,nodelalloc,commit=600" },
+	{ "4k da", CR_MKFS_4K, "buffered_iomap,delalloc,commit=600" },
+	{ "4k nd", CR_MKFS_4K, "buffered_iomap,nodelalloc,commit=600" },
 };
 
 struct cr_param {
