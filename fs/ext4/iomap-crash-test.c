@@ -475,9 +475,9 @@ static s64 cr_tree_blocks(struct inode *inode, struct ext4_extent_header *eh,
 			blocks += ext4_ext_get_actual_len(ex + i);
 			continue;
 		}
-		bh = ext4_sb_bread(inode->i_sb, ext4_idx_pblock(ix + i), 0);
-		if (IS_ERR(bh))
-			return PTR_ERR(bh);
+		bh = sb_bread(inode->i_sb, ext4_idx_pblock(ix + i));
+		if (!bh)
+			return -EIO;
 		below = cr_tree_blocks(inode, ext_block_hdr(bh), depth - 1);
 		brelse(bh);
 		if (below < 0)

@@ -33,7 +33,9 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <assert.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,27 +45,32 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define LOG_FLUSH_FLAG		(1 << 0)
-#define LOG_FUA_FLAG		(1 << 1)
-#define LOG_DISCARD_FLAG	(1 << 2)
-#define LOG_MARK_FLAG		(1 << 3)
+#define LOG_FLUSH_FLAG		0x1
+#define LOG_FUA_FLAG		0x2
+#define LOG_DISCARD_FLAG	0x4
+#define LOG_MARK_FLAG		0x8
 #define WRITE_LOG_MAGIC		0x6a736677736872ULL
 #define WRITE_LOG_VERSION	1ULL
-#define COPY_CHUNK		(1 << 20)
+#define COPY_CHUNK		0x100000
 
 struct log_write_super {
 	uint64_t magic;
 	uint64_t version;
 	uint64_t nr_entries;
 	uint32_t sectorsize;
-} __attribute__((packed));
+};
 
 struct log_write_entry {
 	uint64_t sector;
 	uint64_t nr_sectors;
 	uint64_t flags;
 	uint64_t data_len;
-} __attribute__((packed));
+};
+
+/* Both have no padding before their last field, as on disk. */
+static_assert(sizeof(struct log_write_entry) == 32, "log entry layout");
+static_assert(offsetof(struct log_write_super, sectorsize) == 24,
+	      "log super block layout");
 
 static const char *opts = "", *mkfs_mark = "mkfs", *fname = "file";
 static const char *recdir, *e2fsck = "/usr/sbin/e2fsck";
@@ -126,8 +133,7 @@ static unsigned char *slurp(const char *path, size_t *len)
 static int state_bad;
 
 /* A failure of the state being checked; a state fails once. */
-static void __attribute__((format(printf, 3, 4)))
-report(unsigned long entry, int mark, const char *fmt, ...)
+static void report(unsigned long entry, int mark, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -188,7 +194,8 @@ static int check_file(unsigned long entry, int mark)
 			break;
 	if (i == nsizes) {
 		n_size++;
-		report(entry, mark, "%s: size %lld is none the program gave it since the sync point (size there %lld)",
+		report(entry, mark,
+		       "%s: size %lld is none the program gave it since the sync point (size there %lld)",
 		       fname, (long long)fsize, (long long)size);
 		goto out;
 	}
@@ -205,12 +212,14 @@ static int check_file(unsigned long entry, int mark)
 	}
 	if (nstale) {
 		n_stale++;
-		report(entry, mark, "%s (size %lld): %zu bytes stale (%#x, the pattern of the device), the first at %zu",
+		report(entry, mark,
+		       "%s (size %lld): %zu bytes stale (%#x, the pattern of the device), the first at %zu",
 		       fname, (long long)fsize, nstale, stale, first_stale);
 	}
 	if (nlost) {
 		n_lost++;
-		report(entry, mark, "%s (size %lld): %zu synced bytes lost, the first at %zu: reads %#x, not %#x",
+		report(entry, mark,
+		       "%s (size %lld): %zu synced bytes lost, the first at %zu: reads %#x, not %#x",
 		       fname, (long long)fsize, nlost, first_lost,
 		       data[first_lost], model[8 + first_lost]);
 	}
@@ -224,7 +233,7 @@ out:
 	return ok;
 }
 
-static int fsck(void)
+static int run_fsck(void)
 {
 	pid_t pid = fork();
 	int status;
@@ -280,7 +289,7 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 		check_file(entry, mark);
 	if (umount(mnt))
 		die("umount");
-	if (!fsck()) {
+	if (!run_fsck()) {
 		n_fsck++;
 		report(entry, mark, "e2fsck -fn failed:");
 		if (failed <= (unsigned long)maxfail) {
@@ -303,14 +312,29 @@ int main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "o:m:f:r:S:e:x:")) != -1) {
 		switch (c) {
-		case 'o': opts = optarg; break;
-		case 'm': mkfs_mark = optarg; break;
-		case 'f': fname = optarg; break;
-		case 'r': recdir = optarg; break;
-		case 'S': stale = strtol(optarg, NULL, 0); break;
-		case 'e': e2fsck = optarg; break;
-		case 'x': maxfail = atoi(optarg); break;
-		default: goto usage;
+		case 'o':
+			opts = optarg;
+			break;
+		case 'm':
+			mkfs_mark = optarg;
+			break;
+		case 'f':
+			fname = optarg;
+			break;
+		case 'r':
+			recdir = optarg;
+			break;
+		case 'S':
+			stale = strtol(optarg, NULL, 0);
+			break;
+		case 'e':
+			e2fsck = optarg;
+			break;
+		case 'x':
+			maxfail = atoi(optarg);
+			break;
+		default:
+			goto usage;
 		}
 	}
 	if (argc - optind != 4)
@@ -396,8 +420,9 @@ int main(int argc, char **argv)
 		if (started && (flags & (LOG_FLUSH_FLAG | LOG_FUA_FLAG)))
 			check_state(i, mark, devsize);
 	}
-	printf("lwreplay: %lu states checked, %lu failed (stale %lu, lost %lu, size %lu, mount %lu, fsck %lu), %lu log entries\n",
-	       states, failed, n_stale, n_lost, n_size, n_mount, n_fsck, nr);
+	printf("lwreplay: %lu states checked, %lu failed ", states, failed);
+	printf("(stale %lu, lost %lu, size %lu, mount %lu, fsck %lu), %lu log entries\n",
+	       n_stale, n_lost, n_size, n_mount, n_fsck, nr);
 	return failed ? 1 : 0;
 usage:
 	fprintf(stderr,

@@ -541,7 +541,7 @@ int main(int argc, char **argv)
 	check(0, msize, "after dropping the page cache");
 	close(fd);
 	if (unverified)
-		printf("opcheck: seed %llu, %lu operations on a shared file, %lu failed or skipped\n",
+		printf("opcheck: seed %llu, %lu shared-file operations, %lu failed or skipped\n",
 		       (unsigned long long)seed, nops, errors);
 	else
 		printf("opcheck: seed %llu, %lu operations, final size %zu: ok\n",
