@@ -105,7 +105,7 @@ boot() {
 		-kernel "$bzimage" -initrd "$work/$phase-initrd.img" \
 		-drive "file=$work/disk-a.img,if=virtio,format=raw,cache=writeback" \
 		-drive "file=$work/disk-b.img,if=virtio,format=raw,cache=writeback" \
-		-append "console=ttyS0 loglevel=4 panic=-1 $cmdline" < /dev/null 2>&1 |
+		-append "console=ttyS0 loglevel=3 log_buf_len=16M panic=-1 $cmdline" < /dev/null 2>&1 |
 		sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/crash-$phase.log"
 	grep -E '^(not )?ok [0-9]+ - |^# crash' "$out/crash-$phase.log" | sed 's/^/    /'
 }

@@ -34,6 +34,7 @@ busybox-static /bin/busybox
 fio fio
 xfsprogs /usr/sbin/xfs_io
 dmsetup /usr/sbin/dmsetup
+kmod /usr/sbin/depmod
 gnuplot-nox gnuplot
 lcov genhtml
 "

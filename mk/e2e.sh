@@ -52,6 +52,8 @@
 #   E2E_OPCHECK_WB_OPS, E2E_OPCHECK_WB_SEEDS
 #                   operations per seed (4000) and seeds ("11 12") of the
 #                   opcheck-wb case
+#   E2E_WBRACE      rounds of the wb-race case with delalloc (10000; a
+#                   tenth of that without)
 #   E2E_ACCEL       kvm | tcg | auto (default)
 #   E2E_TIMEOUT     seconds for the whole guest run (default 300, 900 for TCG)
 #   E2E_MEM         guest memory (default 1G)
@@ -84,7 +86,7 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb enospc-fill enospc-short-write short-write-past-eof"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"
 # E2E_OPS: only these file operation cases (e.g. to rerun one)
@@ -324,6 +326,12 @@ if [ ! -x "$shortwrite" ] || [ "$ssrc" -nt "$shortwrite" ]; then
 	gcc -O2 -Wall -static -o "$shortwrite" "$ssrc" || fail "initramfs" "building $ssrc failed"
 fi
 cp "$shortwrite" "$root/usr/bin/shortwrite"
+wbrace=$work/wbrace
+wsrc=$repo/tools/testing/ext4-iomap/wbrace.c
+if [ ! -x "$wbrace" ] || [ "$wsrc" -nt "$wbrace" ]; then
+	gcc -O2 -Wall -static -pthread -o "$wbrace" "$wsrc" || fail "initramfs" "building $wsrc failed"
+fi
+cp "$wbrace" "$root/usr/bin/wbrace"
 for j in $jobs; do cp "$src/fio/$j.fio" "$root/e2e/fio/"; done
 # one step in the guest: a quarter of the longest whole run
 step_timeout=$(( $(run_timeout tcg) / 4 ))
@@ -337,6 +345,7 @@ E2E_REFUSE='$refuse_configs'
 E2E_OPS_REFUSE='$ops_refuse'
 E2E_OPS_WORK='$ops_work'
 E2E_OPCHECK_WB_OPS='${E2E_OPCHECK_WB_OPS:-4000}'
+E2E_WBRACE='${E2E_WBRACE:-10000}'
 E2E_OPCHECK_WB_SEEDS='${E2E_OPCHECK_WB_SEEDS:-11 12}'
 EOF
 initrd=$work/initrd.img

@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run the ext4 KUnit suites built as a module: an x86_64 kernel from
-# allnoconfig + mk/e2e/kernel.config + mk/kunit-module/kernel.config
-# (KUnit and ext4 built in, CONFIG_EXT4_KUNIT_TESTS=m) is booted in QEMU
+# Run the ext4 KUnit suites built as a module, with KUnit and ext4
+# themselves modules too (CONFIG_KUNIT=m, CONFIG_EXT4_FS=m,
+# CONFIG_EXT4_KUNIT_TESTS=m): an x86_64 kernel from allnoconfig +
+# mk/e2e/kernel.config + mk/kunit-module/kernel.config is booted in QEMU
 # (KVM where mk/kvm-usable.sh allows, else TCG) with an initramfs of
-# busybox and fs/ext4/ext4-test.ko; the guest loads the module, which
-# runs the suites, and unloads it.  The console is parsed with kunit.py.
+# busybox and the installed modules; the guest loads kunit.ko, jbd2,
+# mbcache, ext4.ko and fs/ext4/ext4-test.ko in the order modprobe
+# --show-depends gives, the suites run while ext4-test.ko loads, and it
+# unloads it.  This checks that every symbol the suites use is exported
+# to them.  The console is parsed with kunit.py.
 #   BUILD_DIR/results/kunit-module.ktap  the console
 #   BUILD_DIR/results/kunit-module.log   kunit.py parse's report
 #   BUILD_DIR/results/kunit-module.json  kunit.py --json (KernelCI)
@@ -49,10 +53,11 @@ if ! cmp -s "$frag.new" "$frag" || [ ! -f "$kobj/.config" ]; then
 else
 	rm -f "$frag.new"
 fi
+# The last setting of an option in the fragment is the one asked for.
 bad=""
 while read -r line; do
 	grep -qxF "$line" "$kobj/.config" || bad="$bad ${line%%=*}"
-done < <(grep '^CONFIG_' "$frag")
+done < <(grep '^CONFIG_' "$frag" | tac | awk -F= '!seen[$1]++')
 [ -z "$bad" ] || die "not set as asked in $kobj/.config:$bad"
 
 start=$(date +%s)
@@ -71,7 +76,17 @@ rm -rf "$root"
 mkdir -p "$root"/{bin,proc,sys,dev}
 cp "$busybox" "$root/bin/busybox"
 install -m 755 "$repo/mk/kunit-module/init" "$root/init"
-cp "$ko" "$root/ext4-test.ko"
+kver=$(cat "$kobj/include/config/kernel.release") || die "no kernel release in $kobj"
+export PATH=$PATH:/usr/sbin:/sbin
+command -v depmod > /dev/null || die "no depmod (Debian package kmod: run 'make deps')"
+kmake INSTALL_MOD_PATH="$root" INSTALL_MOD_STRIP=1 DEPMOD="$(command -v depmod)" \
+	modules_install >> "$blog" 2>&1 || die "make modules_install failed: see $blog"
+# Paths as the guest sees them, dependencies first.
+modprobe -d "$root" -S "$kver" --show-depends ext4-test 2>> "$blog" |
+	sed -n "s|^insmod $root||p" | sed 's/ .*//' > "$root/load-order"
+grep -q '/ext4-test.ko$' "$root/load-order" ||
+	die "modprobe --show-depends found no ext4-test.ko in $root (see $blog)"
+msg "modules: $(sed 's|.*/||' "$root/load-order" | tr '\n' ' ')"
 pack_initramfs "$root" "$work/initrd.img" || die "packing the initramfs"
 rm -rf "$root"
 

@@ -15,7 +15,8 @@
 #
 # Usage: stress.sh REPO_DIR BUILD_DIR
 # Environment: STRESS_SEED (default 1), STRESS_OPS (operations per worker,
-#   default 300), STRESS_CONFIGS (default "1k:1024:0 4k:4096:0
+#   default 300), STRESS_WBRACE (rounds of wbrace, default 1000),
+#   STRESS_CONFIGS (default "1k:1024:0 4k:4096:0
 #   4kbig:4096:65536": name:blocksize:cluster size), STRESS_TIMEOUT
 #   (default 1200 s)
 set -uo pipefail
@@ -52,17 +53,20 @@ E2E_BUILD_ONLY=1 bash "$repo/mk/e2e.sh" "$repo" "$build" > "$work/e2e-build.log"
 	fail "initramfs" "mk/e2e.sh build failed: see $work/e2e-build.log"
 # shellcheck disable=SC1091
 . "$build/e2e/build-only.out"
-gcc -O2 -Wall -static -o "$work/opcheck" "$repo/tools/testing/ext4-iomap/opcheck.c" ||
-	fail "opcheck" "building tools/testing/ext4-iomap/opcheck.c failed"
+for t in opcheck wbrace; do
+	gcc -O2 -Wall -static -pthread -o "$work/$t" "$repo/tools/testing/ext4-iomap/$t.c" ||
+		fail "$t" "building tools/testing/ext4-iomap/$t.c failed"
+done
 
 root=$work/root
 rm -rf "$root"
 mkdir -p "$root/stress" "$root/usr/bin"
 install -m 755 "$repo/mk/stress/init" "$root/init"
-install -m 755 "$work/opcheck" "$root/usr/bin/opcheck"
+install -m 755 "$work/opcheck" "$work/wbrace" "$root/usr/bin/"
 cat > "$root/stress/conf" <<CONF
 STRESS_SEED=$seed
 STRESS_OPS=${STRESS_OPS:-300}
+STRESS_WBRACE=${STRESS_WBRACE:-1000}
 STRESS_CONFIGS='$configs'
 STRESS_PRIVATE=3
 STRESS_SHARED=2
@@ -80,13 +84,13 @@ msg "boot ($accel, seed $seed, configs: $configs)"
 timeout -k 10 "${STRESS_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
 	-m 2G -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$bz" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 loglevel=4 panic=-1 kunit.enable=0 brd.rd_nr=1 brd.rd_size=65536" \
+	-append "console=ttyS0 loglevel=3 log_buf_len=16M panic=-1 kunit.enable=0 brd.rd_nr=1 brd.rd_size=65536" \
 	< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/stress.log"
 grep -E '^(not )?ok [0-9]+ - |^# stress' "$out/stress.log" | sed 's/^/    /'
 
 tap_to_tsv "$out/stress.log" >> "$tsv"
 nconf=$(echo "$configs" | wc -w)
-want=$(( nconf * (3 + 2 + 2) ))
+want=$(( nconf * (3 + 2 + 1 + 2) ))
 got=$(wc -l < "$tsv")
 [ "$got" = "$want" ] || printf 'FAIL\tstress run\t%s results, expected %s (see %s)\n' \
 	"$got" "$want" "$out/stress.log" >> "$tsv"

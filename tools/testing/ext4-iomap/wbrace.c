@@ -4,9 +4,9 @@
  *
  * Usage: wbrace [-n ITERATIONS] [-l LENGTH] [-s SEED] [-c CLUSTER] FILE
  *
- * Each iteration writes LENGTH bytes (default 1 MiB) to a new FILE, one
- * delayed extent on a delalloc mount, and then at once, from two
- * threads: sync_file_range() writes back the first 4 KiB only, while the
+ * Each iteration truncates FILE to 0 and writes LENGTH bytes (default
+ * 64 KiB), one delayed extent on a delalloc mount, and then at once, from
+ * two threads: sync_file_range() writes back the first 4 KiB only, while the
  * other thread removes the tail of the extent, by truncating FILE to
  * 4 KiB (even iterations) or punching the second half (odd ones).  Each
  * thread first spins a seeded random while, so that the two meet at
@@ -22,9 +22,11 @@
  *     i_blocks and the quota short (e2fsck: "i_blocks is X, should be Y");
  *   - the data written where it was kept and zeroes in the hole.
  * An iteration whose write, punch or fsync fails with ENOSPC is skipped
- * (the stress may hold the file system near ENOSPC).  Prints one line per failed iteration (at
- * most 5) and a summary "wbrace: N iterations, N skipped, N failed";
- * exits 1 if one failed, 2 on a usage or setup error.
+ * (the stress may hold the file system near ENOSPC).  The first iteration
+ * that fails ends the run (the later ones would inherit its accounting);
+ * it prints what was wrong and a summary "wbrace: N iterations, N skipped,
+ * N failed", and exits 1 if an iteration failed, 2 on a usage or setup
+ * error.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +46,7 @@
 
 #define KEEP		4096
 #define NR_EXTENTS	64
-#define MAX_SPIN	200000
+#define MAX_SPIN	20000
 
 static pthread_barrier_t start;
 static unsigned long long rnd;
@@ -153,7 +155,7 @@ static int check(unsigned long it, int punch, size_t len, long bsize,
 int main(int argc, char **argv)
 {
 	unsigned long it, iterations = 200, skipped = 0, failed = 0;
-	size_t len = 1 << 20;
+	size_t len = 64 << 10;
 	long cluster = 0, bsize;
 	unsigned char *buf;
 	struct statfs sfs;
@@ -186,20 +188,24 @@ int main(int argc, char **argv)
 		perror("wbrace: malloc");
 		return 2;
 	}
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0 || fstatfs(fd, &sfs)) {
+		perror("wbrace: open");
+		return 2;
+	}
+	bsize = sfs.f_bsize;
+	if (!cluster)
+		cluster = bsize;
 	for (it = 0; it < iterations; it++) {
 		int punch = it & 1;
 		pthread_t t;
 		void *wret;
 		long ret;
 
-		fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || fstatfs(fd, &sfs)) {
-			perror("wbrace: open");
+		if (ftruncate(fd, 0)) {
+			perror("wbrace: truncate to 0");
 			return 2;
 		}
-		bsize = sfs.f_bsize;
-		if (!cluster)
-			cluster = bsize;
 		memset(buf, (unsigned char)it, len);
 		if (pwrite(fd, buf, len, 0) != (ssize_t)len) {
 			if (errno != ENOSPC) {
@@ -207,7 +213,6 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			skipped++;
-			close(fd);
 			continue;
 		}
 		spin_wb = next_rand() % MAX_SPIN;
@@ -228,7 +233,6 @@ int main(int argc, char **argv)
 		pthread_barrier_destroy(&start);
 		if (ret == ENOSPC || (long)wret == ENOSPC) {
 			skipped++;
-			close(fd);
 			continue;
 		}
 		if (ret || wret) {
@@ -244,10 +248,13 @@ int main(int argc, char **argv)
 			}
 			skipped++;
 		} else if (check(it, punch, len, bsize, cluster, buf)) {
+			/* What follows would inherit the broken accounting. */
 			failed++;
+			iterations = it + 1;
+			break;
 		}
-		close(fd);
 	}
+	close(fd);
 	unlink(path);
 	printf("wbrace: %lu iterations, %lu skipped, %lu failed\n",
 	       iterations, skipped, failed);
