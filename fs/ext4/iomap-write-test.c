@@ -1719,17 +1719,27 @@ struct iw_bytes {
  * of the @nr ranges of @data must read as that range says, the rest up to
  * i_size as zeros; never STALE.
  */
+static void iw_expect_bytes(struct iw_ctx *c, const char *when,
+			    const struct iw_bytes *data, int nr);
+
 static void iw_check_read_back_ranges(struct iw_ctx *c, const char *when,
 				      const struct iw_bytes *data, int nr)
+{
+	invalidate_mapping_pages(c->inode->i_mapping, 0, -1);
+	KUNIT_EXPECT_EQ_MSG(c->test, c->inode->i_mapping->nrpages, 0,
+			    "%s: page cache not dropped", when);
+	iw_expect_bytes(c, when, data, nr);
+}
+
+/* Read the file up to i_size: bytes as in iw_check_read_back_ranges(). */
+static void iw_expect_bytes(struct iw_ctx *c, const char *when,
+			    const struct iw_bytes *data, int nr)
 {
 	struct kunit *test = c->test;
 	loff_t size = i_size_read(c->inode), pos = 0, i;
 	u8 *buf;
 	int k;
 
-	invalidate_mapping_pages(c->inode->i_mapping, 0, -1);
-	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_mapping->nrpages, 0,
-			    "%s: page cache not dropped", when);
 	buf = kunit_kzalloc(test, size, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	KUNIT_ASSERT_EQ(test, kernel_read(c->file, buf, size, &pos), size);
@@ -1872,6 +1882,159 @@ static void wb_map_error_test(struct kunit *test)
 	iw_check(c, "after the failed writeback", &st);
 	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0, "second fsync");
 	iw_cleanup_check(c);
+}
+
+/*
+ * The case expects ext4 to have recorded a file system error (an extent
+ * tree that cannot be read, an aborted journal): check that it did and
+ * clear the flag, so that the unmount of the fixture, which fails a case
+ * on any error ext4 recorded, does not count it.
+ */
+static void iw_expect_fs_error(struct iw_ctx *c, const char *when)
+{
+	struct ext4_sb_info *sbi = c->fs->sbi;
+
+	KUNIT_EXPECT_TRUE_MSG(c->test, sbi->s_mount_state & EXT4_ERROR_FS,
+			      "%s: ext4 recorded no error", when);
+	sbi->s_mount_state &= ~EXT4_ERROR_FS;
+}
+
+/*
+ * Mapping lookups that fail: the file of wb_map_error_test (five extents,
+ * so a leaf block), grown to 64 KiB by truncate, its leaf dropped from the
+ * buffer cache and its extent status tree emptied, and every read of the
+ * leaf failing.  A read or a write in the hole from block 9 on must look
+ * the leaf up through ->iomap_begin (the read path's, or the write path's
+ * with and without delalloc), fail with -EIO and change nothing: no block
+ * allocated or reserved, i_size as it was, no dirty page cache, no error
+ * recorded.  Once the disk reads again the data and the hole read back
+ * (the folio of a failed read stays in the page cache, not uptodate, and
+ * is read again) and the counters are back at their baseline after
+ * truncate.  A truncate into the hole sets the new size first; removing
+ * the blocks beyond it then needs the leaf: -EIO, the new i_size, and a
+ * file system error recorded, as for any extent tree read error in
+ * ext4_truncate().
+ */
+enum leaf_op { LEAF_READ, LEAF_WRITE, LEAF_TRUNCATE };
+
+struct leaf_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	enum leaf_op op;
+	/* i_size and i_disksize after the failure; an ext4 error recorded. */
+	loff_t size;
+	bool fs_error;
+};
+
+static const struct leaf_row leaf_rows[] = {
+	{ "4k da: read in the hole", &fs_4k, LEAF_READ, KB(64) },
+	{ "4k nd: read in the hole", &fs_4k_nd, LEAF_READ, KB(64) },
+	{ "4k da: write in the hole", &fs_4k, LEAF_WRITE, KB(64) },
+	{ "4k nd: write in the hole", &fs_4k_nd, LEAF_WRITE, KB(64) },
+	{ "4k da: truncate into the hole", &fs_4k, LEAF_TRUNCATE,
+	  KB(48) + 1000, true },
+	{ "4k nd: truncate into the hole", &fs_4k_nd, LEAF_TRUNCATE,
+	  KB(48) + 1000, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(leaf_rows, leaf_rows, desc);
+
+static void leaf_error_test(struct kunit *test)
+{
+	static const struct iw_es none[] = { {} };
+	const struct leaf_row *r = test->param_value;
+	struct iw_state st = { .es = none, .size = r->size,
+			       .disksize = r->size };
+	struct kunit_ramdisk_rule rule = {
+		.ops = KUNIT_RAMDISK_READ, .nr_sectors = 8,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_IOERR,
+	};
+	struct iw_bytes bytes[5];
+	struct ext4_extent_header *eh;
+	struct iw_ctx *c;
+	loff_t pos = KB(48);
+	ssize_t ret;
+	char *buf;
+	int i, id;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_start(c, &(struct iw_start){});
+	for (i = 0; i <= 8; i += 2)
+		iw_write(test, c->file, KB(4) * i, KB(4));
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(64)), 0);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	eh = (struct ext4_extent_header *)EXT4_I(c->inode)->i_data;
+	KUNIT_ASSERT_EQ_MSG(test, le16_to_cpu(eh->eh_depth), 1,
+			    "extent tree depth");
+	buf = kunit_kzalloc(test, KB(4), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+
+	rule.sector = ext4_idx_pblock(EXT_FIRST_INDEX(eh)) <<
+		      (c->inode->i_blkbits - SECTOR_SHIFT);
+	KUNIT_ASSERT_EQ(test, sync_blockdev(c->fs->sb->s_bdev), 0);
+	invalidate_bdev(c->fs->sb->s_bdev);
+	down_write(&EXT4_I(c->inode)->i_data_sem);
+	ext4_es_remove_extent(c->inode, 0, EXT_MAX_BLOCKS);
+	up_write(&EXT4_I(c->inode)->i_data_sem);
+	ext4_kunit_read_counters(c->inode, &c->base);
+	id = kunit_ramdisk_add_rule(c->fs->disk, &rule);
+	KUNIT_ASSERT_GE(test, id, 0);
+
+	switch (r->op) {
+	case LEAF_READ:
+		ret = kernel_read(c->file, buf, KB(4), &pos);
+		break;
+	case LEAF_WRITE:
+		ret = kernel_write(c->file, buf, KB(4), &pos);
+		break;
+	case LEAF_TRUNCATE:
+		ret = vfs_truncate(&c->file->f_path, r->size);
+		break;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, ret, -EIO, "with the leaf unreadable");
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_remove_rule(c->fs->disk, id), 0,
+			    "reads of the leaf failed");
+	iw_check(c, "after the failed lookup", &st);
+	if (r->fs_error)
+		iw_expect_fs_error(c, "after the failed truncate");
+
+	/* Blocks 0, 2, 4, 6 and 8 hold the data, the rest reads zeros. */
+	for (i = 0; i < 5; i++)
+		bytes[i] = (struct iw_bytes){ KB(8) * i, KB(8) * i + KB(4), 0x5a };
+	if (r->op == LEAF_READ)
+		iw_expect_bytes(c, "once the leaf reads again", bytes, 5);
+	else
+		iw_check_read_back_ranges(c, "once the leaf reads again",
+					  bytes, 5);
+	iw_cleanup_check(c);
+}
+
+/*
+ * A write that needs a transaction once the journal has aborted (a
+ * journal I/O error): ->iomap_begin without delalloc starts a handle to
+ * allocate beyond EOF, ext4_journal_start() refuses it and the write
+ * fails with -EROFS, allocating and changing nothing.
+ */
+static void aborted_journal_test(struct kunit *test)
+{
+	static const struct iw_es none[] = { {} };
+	struct iw_state st = { .es = none };
+	struct iw_ctx *c;
+	loff_t pos = 0;
+	ssize_t ret;
+	char *buf;
+
+	c = iw_setup(test, &fs_1k_jnl_nd, "file");
+	iw_start(c, &(struct iw_start){});
+	buf = kunit_kzalloc(test, KB(4), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	KUNIT_ASSERT_NOT_NULL_MSG(test, c->fs->sbi->s_journal, "no journal");
+	jbd2_journal_abort(c->fs->sbi->s_journal, -EIO);
+	ret = kernel_write(c->file, buf, KB(4), &pos);
+	KUNIT_EXPECT_EQ_MSG(test, ret, -EROFS, "write with the journal aborted");
+	iw_check(c, "after the refused write", &st);
+	iw_expect_fs_error(c, "after the journal aborted");
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks, 0, "i_blocks");
 }
 
 /*
@@ -2327,6 +2490,8 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
 	KUNIT_CASE(wb_map_error_test),
+	KUNIT_CASE_PARAM(leaf_error_test, leaf_rows_gen_params),
+	KUNIT_CASE(aborted_journal_test),
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
 	KUNIT_CASE_PARAM(enospc_short_write_test, short_rows_gen_params),
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
