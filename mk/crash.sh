@@ -27,7 +27,8 @@
 #   CRASH_REPLAY=0 (skip the replay boot), CRASH_LW_OPS (operations per
 #   workload, default 1000), CRASH_LW_SEED (default 1), CRASH_LW_MIN
 #   (default 1000), CRASH_REPLAY_TIMEOUT (default 900 s), CRASH_PHASES=replay
-#   (only the replay boot)
+#   (only the replay boot), CRASH_LW_ONLY (names of the replay
+#   configurations to run, default all)
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -69,6 +70,15 @@ lw_configs="4k-delalloc:4096:buffered_iomap,delalloc,commit=1
 1k-delalloc:1024:buffered_iomap,delalloc,commit=1
 1k-nodelalloc:1024:buffered_iomap,nodelalloc,commit=1
 control-4k-stock:4096:data=writeback,nodelalloc,nodioread_nolock,commit=1"
+# CRASH_LW_ONLY="NAME...": only these configurations (to iterate on one).
+if [ -n "${CRASH_LW_ONLY:-}" ]; then
+	sel=""
+	for c in $lw_configs; do
+		case " $CRASH_LW_ONLY " in *" ${c%%:*} "*) sel="$sel $c" ;; esac
+	done
+	[ -n "$sel" ] || fail "arguments" "CRASH_LW_ONLY='$CRASH_LW_ONLY' names no configuration"
+	lw_configs=$(echo $sel | tr ' ' '\n')
+fi
 if [ "$replay" = 1 ]; then
 	for t in opcheck lwreplay; do
 		gcc -O2 -Wall -static -o "$work/$t" "$repo/tools/testing/ext4-iomap/$t.c" ||

@@ -22,6 +22,11 @@
 #   KUNIT_TIMEOUT=S  limit of the kernel's run (default 900 s)
 #   KUNIT_PAGES=16k|64k  arm64 only: that page size (results and build dir
 #                  named kunit-arm64-16k.*, kunit-arm64-64k.*)
+#   KUNIT_SKIP_SLOW=1  skip (KTAP "# SKIP") the cases marked speed=slow,
+#                  upstream's test_mb_mark_used_cost: a cost benchmark of
+#                  mballoc that takes 90-110 s under QEMU without KVM
+#   KUNIT_CRASH_STRIDE=N  check every Nth state of the ext4_iomap_crash
+#                  suite only (ext4_test.crash_stride=N on the command line)
 #   KUNIT_CONFIG=ext4  the ext4 directory's own kunitconfig, as bots run it
 #                  (kunit.py run --kunitconfig=fs/ext4), instead of the
 #                  repo's .kunitconfig
@@ -94,6 +99,15 @@ arm64)	args+=(--arch=arm64)
 	command -v aarch64-linux-gnu-gcc >/dev/null &&
 		args+=(--cross_compile=aarch64-linux-gnu-) ;;
 *)	echo "mk: error: ARCH=$arch: use um, x86_64 or arm64" >&2; exit 2 ;;
+esac
+
+if [ "${KUNIT_SKIP_SLOW:-0}" = 1 ]; then
+	args+=(--filter="speed>slow" --filter_action=skip)
+fi
+case "${KUNIT_CRASH_STRIDE:-}" in
+"") ;;
+*[!0-9]*|0) echo "mk: error: KUNIT_CRASH_STRIDE=$KUNIT_CRASH_STRIDE: use a number > 0" >&2; exit 2 ;;
+*)	args+=(--kernel_args="ext4_test.crash_stride=$KUNIT_CRASH_STRIDE") ;;
 esac
 
 rm -f "$out/$name.json" "$out/$name.ktap" "$bdir/test.log"

@@ -17,9 +17,12 @@
  *    mount) matches what opcheck -L recorded at its Nth sync point
  *    (RECDIR/N.model: size and contents) and between it and the next
  *    (RECDIR/N.touch: the bytes the program changed and the sizes it
- *    gave the file): its size is one of those sizes, every byte the
- *    program did not change since sync N reads as recorded, and no byte
- *    below i_size is STALE, the pattern the device was filled with;
+ *    gave the file, or that its inode may show on disk): its size is one
+ *    of those sizes, or a block boundary below the largest (writeback
+ *    moves i_disksize to the end of what it wrote); every byte the
+ *    program did not change since sync N reads as recorded and is below
+ *    the size; no byte below i_size is STALE, the pattern the device was
+ *    filled with;
  *  - after unmounting, E2FSCK -fn SCRATCH exits 0.
  *
  * Usage: lwreplay [-o OPTS] [-m MKFS] [-f FILE] [-r RECDIR] [-S STALE]
@@ -27,7 +30,8 @@
  *
  * Prints a line per failed state (at most MAXFAIL, default 5), then
  * "lwreplay: N states checked, F failed (stale S, lost L, size Z,
- * mount M, fsck K)". Exits 1 if a state failed, 2 on other errors.
+ * mount M, fsck K), E log entries, P with a size writeback left". Exits 1
+ * if a state failed, 2 on other errors.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -42,6 +46,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +85,8 @@ static int logfd, tfd;
 static uint32_t ssize;
 static unsigned char *chunk;
 static unsigned long states, failed, n_stale, n_lost, n_size, n_mount, n_fsck;
+/* States whose file size writeback left between two the program gave. */
+static unsigned long n_partial;
 
 static void die(const char *what)
 {
@@ -157,8 +164,10 @@ static int check_file(unsigned long entry, int mark)
 {
 	unsigned char *model, *traw, *touch, *data;
 	size_t mlen, tlen, dlen, i, nstale = 0, nlost = 0;
-	size_t first_stale = 0, first_lost = 0;
-	uint64_t size, maxsize, nsizes, *sizes, fsize;
+	size_t first_stale = 0, first_lost = 0, ncut = 0, first_cut = 0;
+	uint64_t size, maxsize, nsizes, *sizes, fsize, maxgiven;
+	struct statvfs sv;
+	uint64_t bsize;
 	char path[4096];
 	int ok = 0;
 
@@ -181,6 +190,9 @@ static int check_file(unsigned long entry, int mark)
 	}
 	touch = traw + 16 + 8 * nsizes;
 
+	if (statvfs(mnt, &sv))
+		die(mnt);
+	bsize = sv.f_bsize;
 	snprintf(path, sizeof(path), "%s/%s", mnt, fname);
 	data = slurp(path, &dlen);
 	if (!data) {
@@ -189,14 +201,38 @@ static int check_file(unsigned long entry, int mark)
 		goto out;
 	}
 	fsize = dlen;
-	for (i = 0; i < nsizes; i++)
+	for (i = 0, maxgiven = 0; i < nsizes; i++) {
 		if (sizes[i] == fsize)
 			break;
-	if (i == nsizes) {
+		if (sizes[i] > maxgiven)
+			maxgiven = sizes[i];
+	}
+	/*
+	 * Writeback moves i_disksize up to the end of the blocks it wrote,
+	 * never beyond i_size: a block boundary below a size the program
+	 * gave is a state a crash may leave too.
+	 */
+	if (i == nsizes && fsize % bsize == 0 && fsize < maxgiven) {
+		n_partial++;
+	} else if (i == nsizes) {
 		n_size++;
 		report(entry, mark,
 		       "%s: size %lld is none the program gave it since the sync point (size there %lld)",
 		       fname, (long long)fsize, (long long)size);
+		goto out;
+	}
+	/* Synced bytes that nothing changed since may not be cut off. */
+	for (i = fsize; i < size; i++) {
+		if (i < maxsize && (touch[i / 8] & (1 << (i % 8))))
+			continue;
+		if (!ncut++)
+			first_cut = i;
+	}
+	if (ncut) {
+		n_lost++;
+		report(entry, mark,
+		       "%s (size %lld): %zu synced bytes beyond its end, the first at %zu (size at the sync point %lld)",
+		       fname, (long long)fsize, ncut, first_cut, (long long)size);
 		goto out;
 	}
 	for (i = 0; i < fsize; i++) {
@@ -421,8 +457,9 @@ int main(int argc, char **argv)
 			check_state(i, mark, devsize);
 	}
 	printf("lwreplay: %lu states checked, %lu failed ", states, failed);
-	printf("(stale %lu, lost %lu, size %lu, mount %lu, fsck %lu), %lu log entries\n",
+	printf("(stale %lu, lost %lu, size %lu, mount %lu, fsck %lu), %lu log entries, ",
 	       n_stale, n_lost, n_size, n_mount, n_fsck, nr);
+	printf("%lu with a size writeback left\n", n_partial);
 	return failed ? 1 : 0;
 usage:
 	fprintf(stderr,

@@ -26,7 +26,8 @@
  * to RECDIR/N.model (a 64-bit size, then the contents) and, at the next
  * sync point or at the end, what the program changed in between to
  * RECDIR/N.touch (the bitmap size in bits, the number of sizes, the sizes
- * the file had, then a bitmap of the bytes that changed); with -D it then
+ * the file had or its inode may have on disk, then a bitmap of the bytes
+ * that changed); with -D it then
  * puts mark "N" into the dm-log-writes device DMNAME (dmsetup message).
  * Data never contains the byte STALE (-S, default 0xee), the pattern of
  * the device before mkfs.
@@ -186,10 +187,10 @@ static void touch(size_t off, size_t len)
 		touched[i / 8] |= 1 << (i % 8);
 }
 
-/* -L: the file gets size msize before the next sync point. */
-static void note_size(void)
+/* -L: the inode may show size @size on disk before the next sync point. */
+static void note_disk_size(size_t size)
 {
-	if (!recdir || (nsizes && sizes[nsizes - 1] == msize))
+	if (!recdir || (nsizes && sizes[nsizes - 1] == size))
 		return;
 	if (nsizes == capsizes) {
 		capsizes = capsizes ? 2 * capsizes : 64;
@@ -197,7 +198,13 @@ static void note_size(void)
 		if (!sizes)
 			die("realloc");
 	}
-	sizes[nsizes++] = msize;
+	sizes[nsizes++] = size;
+}
+
+/* -L: the file gets size msize before the next sync point. */
+static void note_size(void)
+{
+	note_disk_size(msize);
 }
 
 static void write_record(const char *what, int n, const void *a, size_t alen,
@@ -332,6 +339,13 @@ static void op_falloc_zero(int punch)
 		len = msize - off;
 	memset(model + off, 0, len);
 	touch(off, len);
+	/*
+	 * If the range ends beyond i_disksize, ext4 moves i_disksize to its
+	 * end first (ext4_update_disksize_before_punch()), in a transaction
+	 * of its own: a crash can then leave that size.
+	 */
+	note_disk_size(off + len);
+	note_size();
 }
 
 static void op_collapse(void)
