@@ -38,6 +38,7 @@
 #include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/falloc.h>
+#include <linux/folio_batch.h>
 #include <linux/fs.h>
 #include <linux/iomap.h>
 #include <linux/jbd2.h>
@@ -47,6 +48,7 @@
 #include <linux/percpu_counter.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
+#include <linux/writeback.h>
 
 #include "ext4.h"
 #include "ext4_extents.h"
@@ -75,6 +77,10 @@ static const struct iw_fs fs_4k_big = { { 4096, 16384, 16 }, true };
 		  .journal_blocks = 1024 }
 static const struct iw_fs fs_1k_jnl = { JNL_1K, true, "commit=600" };
 static const struct iw_fs fs_1k_jnl_nd = { JNL_1K, false, "commit=600" };
+#define JNL_4K	{ .block_size = 4096, .blocks_count = 4096, \
+		  .journal_blocks = 1024 }
+static const struct iw_fs fs_4k_jnl = { JNL_4K, true, "commit=600" };
+static const struct iw_fs fs_4k_jnl_nd = { JNL_4K, false, "commit=600" };
 
 /*
  * Expected extent status entries: [lblk, lblk + len) with a status; a
@@ -2469,6 +2475,148 @@ static void wb_stale_lookup_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * Writeback caches the mapping it looked up for one folio and uses it
+ * for the next ones while their range is inside it; ->writeback_range()
+ * must check the extent status cookie (ext4_iomap_valid()) too, since
+ * between two folios writeback holds no lock of the inode. Writeback
+ * looks dirty folios up in batches of FOLIO_BATCH_SIZE (N) and looks for
+ * more past a full batch only when it is done with it. The file has N + 1
+ * pages: page 0 written and synced, pages 1-N fallocated (one unwritten
+ * extent), pages 0 to N - 1 rewritten (dirty, one folio each), page N
+ * not cached. Writeback maps page 1 with the unwritten extent as far as
+ * page N, writes back pages 1 to N - 2 with it and waits for the lock of
+ * page N - 1, which the test holds; meanwhile a truncate to N pages frees
+ * page N's blocks and a write gives page N new, dirty data (a delayed
+ * extent, or a new unwritten one without delalloc), which the same
+ * writeback finds after the batch. Used for page N, the cached mapping
+ * would write the new data into the freed blocks and leave the delayed
+ * extent and its reservation behind (or the new extent unwritten): the
+ * data reads back as zeros after the page cache is dropped. Every block
+ * must end up written, nothing reserved, and page N's data on disk. The
+ * file systems have a journal that commits only when asked to, so that
+ * the freed blocks cannot be allocated again for page N (which would
+ * hide the stale mapping).
+ */
+static const struct iw_fs *stale_map_fs[] = { &fs_4k_jnl, &fs_4k_jnl_nd,
+					      &fs_1k_jnl, &fs_1k_jnl_nd };
+
+static void iw_stale_map_desc(const struct iw_fs **fs, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%s %s",
+		 (*fs)->mkfs.block_size == 1024 ? "1k" : "4k",
+		 (*fs)->delalloc ? "da" : "nd");
+}
+
+KUNIT_ARRAY_PARAM(stale_map, stale_map_fs, iw_stale_map_desc);
+
+/*
+ * Writeback of the whole file as background writeback does it
+ * (WB_SYNC_NONE: it takes every folio that is dirty when it looks, not
+ * only those tagged when it started), from a thread of its own.
+ */
+static int iw_writeback_all_fn(void *data)
+{
+	struct iw_race *race = data;
+	struct writeback_control wbc = {
+		.sync_mode	= WB_SYNC_NONE,
+		.nr_to_write	= LONG_MAX,
+		.range_start	= 0,
+		.range_end	= LLONG_MAX,
+	};
+
+	race->ret = do_writepages(race->c->inode->i_mapping, &wbc);
+	complete(&race->done);
+	return 0;
+}
+
+static void wb_stale_map_test(struct kunit *test)
+{
+	const struct iw_fs *fs = *(const struct iw_fs **)test->param_value;
+	const loff_t n = FOLIO_BATCH_SIZE;
+	ext4_lblk_t bpp = PAGE_SIZE / fs->mkfs.block_size;
+	/* Page 0's block is not next to the fallocated ones: the journal. */
+	struct iw_es es[] = { WR(0, bpp), WR(bpp, (n - 1) * bpp),
+			      WR(n * bpp, bpp), HO((n + 1) * bpp, END), {} };
+	struct iw_state st = { .es = es, .size = (n + 1) * PAGE_SIZE,
+			       .disksize = (n + 1) * PAGE_SIZE };
+	struct iw_bytes data = { 0, (n + 1) * PAGE_SIZE, 0x5a };
+	struct extent_status last, new;
+	struct folio *before, *held;
+	struct task_struct *task;
+	struct iw_race race = {};
+	struct iw_ctx *c;
+	int i;
+
+	c = iw_setup(test, fs, "file");
+	iw_start(c, &(struct iw_start){ .synced_len = PAGE_SIZE,
+					.falloc_pos = PAGE_SIZE,
+					.falloc_len = n * PAGE_SIZE });
+	for (i = 0; i < n; i++)
+		iw_write(test, c->file, i * PAGE_SIZE, PAGE_SIZE);
+	race.c = c;
+	init_completion(&race.done);
+
+	before = filemap_get_folio(c->inode->i_mapping, n - 2);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(before));
+	held = filemap_lock_folio(c->inode->i_mapping, n - 1);
+	if (IS_ERR(held))
+		folio_put(before);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(held));
+	task = kthread_run(iw_writeback_all_fn, &race, "iw-writeback");
+	if (IS_ERR(task)) {
+		folio_unlock(held);
+		folio_put(held);
+		folio_put(before);
+	}
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	/* Page N - 2 under writeback: page N - 1 is next. */
+	for (i = 0; i < 10 * HZ && !folio_test_writeback(before); i++)
+		schedule_timeout_uninterruptible(1);
+	iw_wait_blocked(task, &race.done);
+	KUNIT_EXPECT_TRUE_MSG(test, folio_test_writeback(before),
+			      "writeback did not get to page %lld", n - 2);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
+			       "writeback did not wait for the lock of page %lld",
+			       n - 1);
+	folio_put(before);
+
+	KUNIT_EXPECT_EQ(test, vfs_truncate(&c->file->f_path, n * PAGE_SIZE), 0);
+	iw_write(test, c->file, n * PAGE_SIZE, PAGE_SIZE);
+	folio_unlock(held);
+	folio_put(held);
+	wait_for_completion(&race.done);
+	KUNIT_EXPECT_EQ(test, race.ret, 0);
+	KUNIT_EXPECT_FALSE_MSG(test,
+			       mapping_tagged(c->inode->i_mapping,
+					      PAGECACHE_TAG_DIRTY),
+			       "writeback left dirty pages");
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	/*
+	 * Page N's new blocks can follow the others only if the journal
+	 * committed the truncate early (the freed blocks are free again
+	 * then): one extent.
+	 */
+	KUNIT_ASSERT_TRUE(test, ext4_es_lookup_extent(c->inode, n * bpp - 1,
+						      NULL, &last, NULL));
+	KUNIT_ASSERT_TRUE(test, ext4_es_lookup_extent(c->inode, n * bpp,
+						      NULL, &new, NULL));
+	if (ext4_es_pblock(&new) ==
+	    ext4_es_pblock(&last) + n * bpp - last.es_lblk) {
+		es[1].len += bpp;
+		es[2] = es[3];
+		es[3] = es[4];
+	}
+	iw_check(c, "after writeback and fsync", &st);
+	iw_check_disk_extents(c, "after writeback and fsync", es);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks,
+			    (blkcnt_t)(n + 1) * PAGE_SIZE >> SECTOR_SHIFT,
+			    "i_blocks: every page's data");
+	iw_check_read_back_ranges(c, "after writeback", &data, 1);
+	iw_cleanup_check(c);
+}
+
 static const struct iw_fs *stale_error_fs[] = { &fs_1k, &fs_1k_nd };
 
 static void iw_fs_desc(const struct iw_fs **fs, char *desc)
@@ -2497,6 +2645,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
 	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
 	KUNIT_CASE(wb_stale_lookup_test),
+	KUNIT_CASE_PARAM(wb_stale_map_test, stale_map_gen_params),
 	{}
 };
 
