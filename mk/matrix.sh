@@ -8,6 +8,8 @@
 #   arm64          4 KiB pages (make test runs arm64 with 64 KiB pages)
 #   arm64-16k      16 KiB pages
 #   um-repo        UML with the repo's .kunitconfig (what `make kunit` runs)
+#   module         KUnit, ext4 and the suites as modules, loaded in an
+#                  x86_64 guest (mk/kunit-module.sh, `make kunit-module`)
 #   um-all-tests   UML, fs/ext4's kunitconfig plus CONFIG_KUNIT_ALL_TESTS=y:
 #                  every suite the configuration allows runs in the same
 #                  kernel (clashes of names, device numbers or globals)
@@ -27,7 +29,7 @@ repo=$(realpath "$1")
 build=$(realpath -m "$2")
 shift 2
 names=("$@")
-[ "${#names[@]}" -gt 0 ] || names=(x86_64 arm64 arm64-16k um-repo um-all-tests randconfig)
+[ "${#names[@]}" -gt 0 ] || names=(x86_64 arm64 arm64-16k module um-repo um-all-tests randconfig)
 out=$build/results/matrix
 mkdir -p "$out"
 unset MAKEFLAGS MFLAGS MAKELEVEL
@@ -88,6 +90,7 @@ for n in "${names[@]}"; do
 	x86_64)    KUNIT_CONFIG=ext4 bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64; r=$?; runs+=(x86_64) ;;
 	arm64)     KUNIT_CONFIG=ext4 bash "$repo/mk/kunit.sh" "$repo" "$build" arm64; r=$?; runs+=(arm64) ;;
 	arm64-16k) KUNIT_CONFIG=ext4 KUNIT_PAGES=16k bash "$repo/mk/kunit.sh" "$repo" "$build" arm64; r=$?; runs+=(arm64-16k) ;;
+	module)    bash "$repo/mk/kunit-module.sh" "$repo" "$build"; r=$?; runs+=(module) ;;
 	um-repo)   bash "$repo/mk/kunit.sh" "$repo" "$build" um; r=$?; runs+=(um) ;;
 	um-all-tests) um_all_tests; r=$?; runs+=(um-all-tests) ;;
 	randconfig) randconfig; r=0 ;;

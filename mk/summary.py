@@ -5,11 +5,54 @@
 Reads, from BUILD_DIR/results: kunit-ARCH.json (kunit.py --json, one per
 architecture asked for; a missing file is one failure: the build or the
 boot failed) and every *.tsv ("PASS|FAIL|SKIP<TAB>name<TAB>detail").
+For each failed KUnit case the lines its log printed (from
+kunit-ARCH.ktap, the first MAX_LOG of them) follow its name, so that the
+summary says what broke, not only where.
 The last line printed is "N passed, N failed".
 """
 import json
 import os
+import re
 import sys
+
+MAX_LOG = 10
+MAX_FAILED = 6
+# The fixture's mount and unmount messages say nothing about a failure.
+NOISE = re.compile(r"^EXT4-fs \([^)]*\): (mounted|unmounting) filesystem")
+TIME = re.compile(r"^\[\s*[0-9.]+\] ")
+RESULT = re.compile(r"^(not )?ok \d+ (.*?)(?: # .*)?$")
+
+
+def failure_logs(ktap):
+    """Map "suite.case.param" to the log lines of each failed case."""
+    logs, stack, buf = {}, [], []
+    try:
+        lines = open(ktap, errors="replace").read().splitlines()
+    except OSError:
+        return logs
+    for raw in lines:
+        line = TIME.sub("", raw)
+        body = line.lstrip()
+        level = (len(line) - len(body)) // 4
+        if body.startswith("# Subtest: "):
+            del stack[level:]
+            stack.append(body[len("# Subtest: "):])
+            buf = []
+            continue
+        m = RESULT.match(body)
+        if m:
+            if m.group(1):
+                name = ".".join(stack[:level] + [m.group(2)])
+                logs.setdefault(name, buf[:MAX_LOG])
+            buf = []
+            continue
+        if NOISE.match(body):
+            continue
+        if body and not body.startswith(("KTAP version", "1..", "# ")):
+            buf.append(body)
+        elif body.startswith("# ") and ":" in body and "pass:" not in body:
+            buf.append(body)
+    return logs
 
 
 def leaves(group, path):
@@ -34,6 +77,7 @@ def main():
             failed += 1
             continue
         p = fl = s = 0
+        logs = failure_logs(os.path.join(results, f"kunit-{arch}.ktap"))
         for name, status in leaves(data, []):
             if status == "PASS":
                 p += 1
@@ -42,6 +86,10 @@ def main():
             else:
                 fl += 1
                 print(f"kunit {arch}: {status} {name}")
+                key = name.split(".", 1)[1] if name.startswith("KUnit Test Group.") else name
+                # The first failures of a run, in full; then names only.
+                for line in logs.get(key, []) if fl <= MAX_FAILED else []:
+                    print(f"    {line[:200]}")
         if p + fl + s == 0:
             print(f"kunit {arch}: FAIL (ran no test)")
             fl = 1
