@@ -46,6 +46,7 @@
 #include <linux/mman.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/writeback.h>
@@ -2542,6 +2543,7 @@ static void wb_stale_map_test(struct kunit *test)
 			       .disksize = (n + 1) * PAGE_SIZE };
 	struct iw_bytes data = { 0, (n + 1) * PAGE_SIZE, 0x5a };
 	struct extent_status last, new;
+	struct iw_start start;
 	struct folio *before, *held;
 	struct task_struct *task;
 	struct iw_race race = {};
@@ -2549,9 +2551,10 @@ static void wb_stale_map_test(struct kunit *test)
 	int i;
 
 	c = iw_setup(test, fs, "file");
-	iw_start(c, &(struct iw_start){ .synced_len = PAGE_SIZE,
-					.falloc_pos = PAGE_SIZE,
-					.falloc_len = n * PAGE_SIZE });
+	start = (struct iw_start){ .synced_len = PAGE_SIZE,
+				   .falloc_pos = PAGE_SIZE,
+				   .falloc_len = n * PAGE_SIZE };
+	iw_start(c, &start);
 	for (i = 0; i < n; i++)
 		iw_write(test, c->file, i * PAGE_SIZE, PAGE_SIZE);
 	race.c = c;
@@ -2617,6 +2620,78 @@ static void wb_stale_map_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/* Rescuer threads of "dio/..." workqueues (their comm is truncated). */
+static int iw_dio_rescuers(void)
+{
+	struct task_struct *p;
+	int n = 0;
+
+	rcu_read_lock();
+	for_each_process(p)
+		if (str_has_prefix(p->comm, "kworker/R-dio/"))
+			n++;
+	rcu_read_unlock();
+	return n;
+}
+
+/*
+ * A buffered_iomap mount that fails after __ext4_fill_super() created
+ * sb->s_dio_done_wq, where iomap writeback completes, must destroy it:
+ * the VFS does so only for a super block that got a root. Here the root
+ * inode cannot be read (the disk fails the reads of the first inode
+ * table block). The workqueue has a rescuer thread, "kworker/R-dio/"
+ * and the device, so a leak shows as one more such thread after the
+ * failed mount than before it. A mount that succeeds has one more while
+ * it is mounted, so the count does see the workqueue.
+ */
+static void mount_error_test(struct kunit *test)
+{
+	const struct ext4_kunit_mkfs_params *p = &fs_1k.mkfs;
+	unsigned int spb = p->block_size >> SECTOR_SHIFT;
+	struct kunit_ramdisk_rule rule = {
+		.ops = KUNIT_RAMDISK_READ, .nr_sectors = spb,
+		.action = KUNIT_RAMDISK_FAIL, .status = BLK_STS_IOERR,
+	};
+	struct ext4_kunit_layout layout;
+	struct ext4_sb_info *sbi;
+	struct vfsmount *mnt;
+	struct gendisk *disk;
+	int before, id;
+
+	disk = kunit_ramdisk_create(test, p->blocks_count * spb);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, disk);
+	KUNIT_ASSERT_EQ(test, ext4_kunit_mkfs(test, disk_devt(disk), p, &layout),
+			0);
+	rule.sector = layout.inode_table * spb;
+	id = kunit_ramdisk_add_rule(disk, &rule);
+	KUNIT_ASSERT_GE(test, id, 0);
+
+	before = iw_dio_rescuers();
+	mnt = ext4_kunit_mount(test, disk_devt(disk), "buffered_iomap");
+	KUNIT_EXPECT_EQ_MSG(test, PTR_ERR_OR_ZERO(mnt), -EIO,
+			    "mount with the root inode unreadable");
+	KUNIT_EXPECT_GT_MSG(test, kunit_ramdisk_remove_rule(disk, id), 0,
+			    "reads of the inode table failed");
+	KUNIT_EXPECT_EQ_MSG(test, iw_dio_rescuers(), before,
+			    "dio workqueues after the failed mount");
+	if (!IS_ERR(mnt))
+		return;
+
+	mnt = ext4_kunit_mount(test, disk_devt(disk), "buffered_iomap");
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(mnt), "mount once readable: %ld",
+			       PTR_ERR(mnt));
+	KUNIT_EXPECT_EQ_MSG(test, iw_dio_rescuers(), before + 1,
+			    "dio workqueues while mounted");
+	/*
+	 * The failed mount recorded the unreadable inode table on disk: the
+	 * fixture's unmount must not count that error.
+	 */
+	sbi = EXT4_SB(mnt->mnt_sb);
+	KUNIT_EXPECT_TRUE_MSG(test, sbi->s_mount_state & EXT4_ERROR_FS,
+			      "the error of the failed mount was not recorded");
+	sbi->s_mount_state &= ~EXT4_ERROR_FS;
+}
+
 static const struct iw_fs *stale_error_fs[] = { &fs_1k, &fs_1k_nd };
 
 static void iw_fs_desc(const struct iw_fs **fs, char *desc)
@@ -2646,6 +2721,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
 	KUNIT_CASE(wb_stale_lookup_test),
 	KUNIT_CASE_PARAM(wb_stale_map_test, stale_map_gen_params),
+	KUNIT_CASE(mount_error_test),
 	{}
 };
 

@@ -52,6 +52,7 @@ struct ext4_kunit_mkfs_params {
  * @inodes_per_group: Inodes per group.
  * @free_clusters: Free clusters recorded in the group descriptors.
  * @free_inodes: Free inodes recorded in the group descriptors.
+ * @inode_table: First block of group 0's inode table (the root inode's).
  * @root_block: The root directory's only block.
  * @lpf_block: The lost+found directory's only block.
  * @journal_block: First block of the journal, 0 if none.
@@ -64,6 +65,7 @@ struct ext4_kunit_layout {
 	u32 inodes_per_group;
 	u64 free_clusters;
 	u32 free_inodes;
+	ext4_fsblk_t inode_table;
 	ext4_fsblk_t root_block;
 	ext4_fsblk_t lpf_block;
 	ext4_fsblk_t journal_block;

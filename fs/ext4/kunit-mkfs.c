@@ -193,8 +193,9 @@ static int mkfs_geometry(struct mkfs *m)
 					  EXT4_MIN_DESC_SIZE;
 	m->gdt_blocks = DIV_ROUND_UP(groups * m->desc_size, m->bs);
 
+	l->inode_table = mkfs_group_meta(m, 0) + 2;
 	/* Group 0's data: root, lost+found, journal, cluster aligned. */
-	next = round_up(mkfs_group_meta(m, 0) + 2 + m->itable_blocks, m->cr);
+	next = round_up(l->inode_table + m->itable_blocks, m->cr);
 	l->root_block = next;
 	next = round_up(next + 1, m->cr);
 	l->lpf_block = next;
