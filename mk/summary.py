@@ -24,8 +24,12 @@ RESULT = re.compile(r"^(not )?ok \d+ (.*?)(?: # .*)?$")
 
 
 def failure_logs(ktap):
-    """Map "suite.case.param" to the log lines of each failed case."""
-    logs, stack, buf = {}, [], []
+    """Map "suite.case.param" to the log lines of each failed case.
+
+    A "# Subtest: NAME" line is indented as the results of what it
+    contains; a result line closes everything nested deeper than it.
+    """
+    logs, names, buf = {}, {}, []
     try:
         lines = open(ktap, errors="replace").read().splitlines()
     except OSError:
@@ -35,15 +39,16 @@ def failure_logs(ktap):
         body = line.lstrip()
         level = (len(line) - len(body)) // 4
         if body.startswith("# Subtest: "):
-            del stack[level:]
-            stack.append(body[len("# Subtest: "):])
+            names = {k: v for k, v in names.items() if k < level}
+            names[level] = body[len("# Subtest: "):]
             buf = []
             continue
         m = RESULT.match(body)
         if m:
             if m.group(1):
-                name = ".".join(stack[:level] + [m.group(2)])
-                logs.setdefault(name, buf[:MAX_LOG])
+                path = [names[k] for k in sorted(names) if k <= level]
+                logs.setdefault(".".join(path + [m.group(2)]), buf[:MAX_LOG])
+            names = {k: v for k, v in names.items() if k <= level}
             buf = []
             continue
         if NOISE.match(body):
