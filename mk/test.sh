@@ -136,8 +136,12 @@ step "e2e"
 # Shorter than make e2e: wb-race with 2500 rounds, not 10000 (the unfixed
 # race showed at round 1459 on 1k blocks, at 13507 on 4k; the stress runs
 # wbrace too), opcheck-wb with one seed of 2000 operations, not two of
-# 4000.
+# 4000, and four of the six configurations (85-105 s each under TCG):
+# 1k delalloc (where wb-race found the i_blocks bug), 4k nodelalloc,
+# bigalloc and the stock path; 4k delalloc and 1k nodelalloc are the
+# configurations the crash check replays below.
 if ! timed e2e env E2E_WBRACE="${TEST_E2E_WBRACE:-2500}" \
+	E2E_CONFIGS="${TEST_E2E_CONFIGS:-1k-delalloc 4k-nodelalloc 4kbig-delalloc 4k-default}" \
 	E2E_OPCHECK_WB_SEEDS="${TEST_E2E_OPCHECK_WB_SEEDS:-11}" \
 	E2E_OPCHECK_WB_OPS="${TEST_E2E_OPCHECK_WB_OPS:-2000}" \
 	bash "$repo/mk/e2e.sh" "$repo" "$build" &&
