@@ -8,7 +8,8 @@
 #   make kunit-module   the suites as a module (insmod in an x86_64 guest)
 #   make kunit-repeat   N=20 back-to-back UML runs, results must not vary
 #   make matrix      KUnit configurations make test skips: x86_64 without
-#                    debug options, arm64 4k and 16k pages, UML repo config
+#                    debug options, arm64 4k and 16k pages, the module,
+#                    UML repo config, KUNIT_ALL_TESTS, randconfigs
 #   make bench       fio buffered writes: buffer_head vs iomap (BENCH_REPS=5)
 #   make bench-native  the same at native speed: KUnit benchmark under UML,
 #                    with a perf profile of 1k/4k write calls
