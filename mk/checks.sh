@@ -94,11 +94,24 @@ if ! sparse=$(bash "$repo/mk/sparse.sh" "$tree" "$build"); then
 fi
 echo "mk: sparse: $sparse"
 
+# The base's warnings depend only on the base, the directories, gcc and
+# sparse: mk/checks-base.txt records them for the base and tools CI has
+# (its first line is the key), which saves a configure and a build of the
+# base (about 200 core-seconds); with any other key they are built here.
 base_commit=$(git -C "$tree" rev-parse base)
+base_key="base $base_commit dirs ${dirs# } gcc $(gcc -dumpfullversion) sparse $("$sparse" --version 2>&1 | head -1)"
 base_wt=$build/check/base-src
 base_obj=$build/check/base
-base_warn=$base_obj/warnings.$base_commit.$(echo "$dirs $sparse" | sha256sum | cut -c1-8)
+base_warn=$base_obj/warnings.$(echo "$base_key" | sha256sum | cut -c1-16)
+recorded=$repo/mk/checks-base.txt
+mkdir -p "$base_obj"
+if [ ! -f "$base_warn" ] && [ -f "$recorded" ] &&
+   [ "$(head -1 "$recorded")" = "# $base_key" ]; then
+	echo "mk: the base's warnings: $recorded (same base, gcc and sparse)"
+	tail -n +2 "$recorded" > "$base_warn"
+fi
 if [ ! -f "$base_warn" ]; then
+	echo "mk: the base's warnings: building the base ($recorded is for: $(head -1 "$recorded" 2>/dev/null | cut -c3-))"
 	if [ ! -d "$base_wt" ] || [ "$(git -C "$base_wt" rev-parse HEAD 2>/dev/null)" != "$base_commit" ]; then
 		rm -rf "$base_wt" "$base_obj"
 		git -C "$tree" worktree prune
@@ -112,6 +125,7 @@ if [ ! -f "$base_warn" ]; then
 		warnings "$base_wt" "$base_obj" > "$base_warn.tmp" && mv "$base_warn.tmp" "$base_warn"
 		dirs=$dirs_all
 	fi
+	[ -f "$base_warn" ] && echo "mk: to record them: { echo '# $base_key'; cat $base_warn; } > mk/checks-base.txt"
 fi
 
 obj=$build/check/patched
