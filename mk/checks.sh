@@ -96,8 +96,8 @@ echo "mk: sparse: $sparse"
 
 # The base's warnings depend only on the base, the directories, gcc and
 # sparse: mk/checks-base.txt records them for the base and tools CI has
-# (its first line is the key), which saves a configure and a build of the
-# base (about 200 core-seconds); with any other key they are built here.
+# (its first line is the key), so that a fresh clone skips configuring and
+# building the base; with any other key they are built here.
 base_commit=$(git -C "$tree" rev-parse base)
 base_key="base $base_commit dirs ${dirs# } gcc $(gcc -dumpfullversion) sparse $("$sparse" --version 2>&1 | head -1)"
 base_wt=$build/check/base-src
