@@ -1503,7 +1503,10 @@ static void nonda_switch_test(struct kunit *test)
 
 /*
  * Calls ->iomap_begin must refuse: the documented error, and no change to
- * the extent status tree or any counter.
+ * the extent status tree or any counter.  The write mappings, and the
+ * read and zero mappings of iomap inodes (which iomap calls with offsets
+ * the VFS has already checked, and never on inline data: the refusals
+ * are the only lines of theirs no other case runs).
  */
 enum iw_bad {
 	BAD_NO_WRITE_FLAG,
@@ -1514,11 +1517,15 @@ enum iw_bad {
 	BAD_OFFSET,
 };
 
+/* Which ->iomap_begin: the write ops of the row's mount, or these. */
+enum iw_bad_ops { BAD_OPS_WRITE, BAD_OPS_READ, BAD_OPS_ZERO };
+
 struct bad_row {
 	const char *desc;
 	const struct iw_fs *fs;
 	enum iw_bad bad;
 	int ret;
+	enum iw_bad_ops ops;
 };
 
 static const struct bad_row bad_rows[] = {
@@ -1535,6 +1542,15 @@ static const struct bad_row bad_rows[] = {
 	/* A write at the first block past EXT4_MAX_LOGICAL_BLOCK. */
 	{ "da: past the last logical block", &fs_1k, BAD_OFFSET, -EINVAL },
 	{ "nd: past the last logical block", &fs_1k_nd, BAD_OFFSET, -EINVAL },
+	{ "read: inline data", &fs_1k, BAD_INLINE_DATA, -ERANGE, BAD_OPS_READ },
+	{ "read: past the last logical block", &fs_1k, BAD_OFFSET, -EINVAL,
+	  BAD_OPS_READ },
+	{ "zero: shut down", &fs_1k, BAD_SHUTDOWN, -EIO, BAD_OPS_ZERO },
+	{ "zero: emergency read-only", &fs_1k, BAD_EMERGENCY_RO, -EROFS,
+	  BAD_OPS_ZERO },
+	{ "zero: inline data", &fs_1k, BAD_INLINE_DATA, -ERANGE, BAD_OPS_ZERO },
+	{ "zero: past the last logical block", &fs_1k_nd, BAD_OFFSET, -EINVAL,
+	  BAD_OPS_ZERO },
 };
 
 KUNIT_ARRAY_PARAM_DESC(bad_rows, bad_rows, desc);
@@ -1544,6 +1560,7 @@ static void bad_row_test(struct kunit *test)
 	static const struct iw_start s = { .dirty_len = KB(2) };
 	const struct bad_row *r = test->param_value;
 	struct ext4_kunit_es before[IW_MAX_ES], after[IW_MAX_ES];
+	const struct iomap_ops *ops = iw_ops(r->fs);
 	struct ext4_kunit_counters now;
 	struct iomap iomap = {}, srcmap = {};
 	unsigned int flags = IOMAP_WRITE;
@@ -1560,6 +1577,13 @@ static void bad_row_test(struct kunit *test)
 	ei = EXT4_I(c->inode);
 	sflags = &c->fs->sbi->s_ext4_flags;
 	inline_off = ei->i_inline_off;
+	if (r->ops == BAD_OPS_READ) {
+		ops = &ext4_iomap_buffered_read_ops;
+		flags = 0;
+	} else if (r->ops == BAD_OPS_ZERO) {
+		ops = &ext4_iomap_buffered_zero_ops;
+		flags = IOMAP_ZERO;
+	}
 
 	switch (r->bad) {
 	case BAD_NO_WRITE_FLAG:
@@ -1587,8 +1611,8 @@ static void bad_row_test(struct kunit *test)
 	seq = READ_ONCE(ei->i_es_seq);
 	inode_lock(c->inode);
 	kunit_warning_suppress(test) {
-		ret = iw_ops(r->fs)->iomap_begin(c->inode, pos, KB(4), flags,
-						 &iomap, &srcmap);
+		ret = ops->iomap_begin(c->inode, pos, KB(4), flags, &iomap,
+				       &srcmap);
 	}
 	inode_unlock(c->inode);
 	after_seq = READ_ONCE(ei->i_es_seq);
@@ -2634,6 +2658,129 @@ static void wb_stale_map_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * Two delayed allocation mappings of one hole at once, as a write (under
+ * i_rwsem) and a write fault (which does not take it) make them, both
+ * waiting for i_data_sem, which the test holds.  Each found the hole
+ * cached in the extent status tree; ext4_da_map_blocks() looks the tree
+ * up again under i_data_sem in write mode before it reserves, so the
+ * mapping that gets the lock second must find the first one's delayed
+ * extent and map that: one block reserved, and only one mapping reports
+ * it as new (IOMAP_F_NEW, which lets its ->iomap_end punch it).  In the
+ * last row the cached hole is dropped while the write waits, as the
+ * extent status shrinker drops holes: the write must look the extent tree
+ * up again and reserve the block.
+ */
+struct da_race_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	bool drop_hole;
+};
+
+static const struct da_race_row da_race_rows[] = {
+	{ "1k: write and write fault", &fs_1k },
+	{ "4k: write and write fault", &fs_4k },
+	{ "1k: write, cached hole dropped", &fs_1k, true },
+};
+
+KUNIT_ARRAY_PARAM_DESC(da_race_rows, da_race_rows, desc);
+
+struct iw_da_map {
+	struct iw_ctx *c;
+	bool fault;
+	struct iomap iomap;
+	struct completion done;
+	int ret;
+};
+
+/* ->iomap_begin of block 4, as a write or as a write fault does it. */
+static int iw_da_map_fn(void *data)
+{
+	struct iw_da_map *m = data;
+	struct inode *inode = m->c->inode;
+	loff_t bs = i_blocksize(inode);
+	struct iomap srcmap = {};
+
+	if (m->fault) {
+		filemap_invalidate_lock_shared(inode->i_mapping);
+		m->ret = ext4_iomap_buffered_da_write_ops.iomap_begin(inode,
+				4 * bs, bs, IOMAP_WRITE | IOMAP_FAULT,
+				&m->iomap, &srcmap);
+		filemap_invalidate_unlock_shared(inode->i_mapping);
+	} else {
+		inode_lock(inode);
+		m->ret = ext4_iomap_buffered_da_write_ops.iomap_begin(inode,
+				4 * bs, bs, IOMAP_WRITE, &m->iomap, &srcmap);
+		inode_unlock(inode);
+	}
+	complete(&m->done);
+	return 0;
+}
+
+static void da_race_test(struct kunit *test)
+{
+	static const struct iw_es hole[] = { HO(0, END) };
+	static const struct iw_es es[] = { HO(0, 4), DA(4, 1), HO(5, END) };
+	const struct da_race_row *r = test->param_value;
+	loff_t bs = r->fs->mkfs.block_size;
+	struct iw_state st = { .es = hole, .size = 8 * bs,
+			       .disksize = 8 * bs };
+	struct iomap iomap = {}, srcmap = {};
+	int i, ret, n = r->drop_hole ? 1 : 2, nnew = 0;
+	struct task_struct *task;
+	struct iw_da_map m[2];
+	struct iw_ctx *c;
+
+	c = iw_setup(test, r->fs, "file");
+	/* Eight blocks of hole within i_size: a fault may map block 4. */
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, 8 * bs), 0);
+	iw_start(c, &(struct iw_start){});
+	/* A read mapping caches the hole. */
+	ret = ext4_iomap_buffered_read_ops.iomap_begin(c->inode, 4 * bs, bs, 0,
+						       &iomap, &srcmap);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_EQ(test, iomap.type, IOMAP_HOLE);
+	iw_check(c, "before the mappings", &st);
+
+	down_write(&EXT4_I(c->inode)->i_data_sem);
+	for (i = 0; i < n; i++) {
+		m[i] = (struct iw_da_map){ .c = c, .fault = i == 1 };
+		init_completion(&m[i].done);
+		task = kthread_run(iw_da_map_fn, &m[i], "iw-da-map");
+		if (IS_ERR(task)) {
+			n = i;
+			break;
+		}
+		iw_wait_blocked(task, &m[i].done);
+		KUNIT_EXPECT_FALSE_MSG(test, completion_done(&m[i].done),
+				       "mapping %d did not wait for i_data_sem",
+				       i);
+	}
+	if (r->drop_hole)
+		ext4_es_remove_extent(c->inode, 0, EXT_MAX_BLOCKS);
+	up_write(&EXT4_I(c->inode)->i_data_sem);
+	for (i = 0; i < n; i++)
+		wait_for_completion(&m[i].done);
+	KUNIT_ASSERT_EQ_MSG(test, n, r->drop_hole ? 1 : 2, "threads started");
+
+	for (i = 0; i < n; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, m[i].ret, 0, "mapping %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.type, IOMAP_DELALLOC,
+				    "mapping %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.offset, 4 * bs,
+				    "mapping %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.length, bs,
+				    "mapping %d", i);
+		nnew += !!(m[i].iomap.flags & IOMAP_F_NEW);
+	}
+	KUNIT_EXPECT_EQ_MSG(test, nnew, 1, "mappings reporting a new reservation");
+	st.es = es;
+	st.reserved = 1;
+	st.dirty = 1;
+	iw_check(c, "after the mappings", &st);
+	iw_cleanup_check(c);
+}
+
 /* Rescuer threads of "dio/..." workqueues (their comm is truncated). */
 static int iw_dio_rescuers(void)
 {
@@ -2735,6 +2882,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
 	KUNIT_CASE(wb_stale_lookup_test),
 	KUNIT_CASE_PARAM(wb_stale_map_test, stale_map_gen_params),
+	KUNIT_CASE_PARAM(da_race_test, da_race_rows_gen_params),
 	KUNIT_CASE(mount_error_test),
 	{}
 };
