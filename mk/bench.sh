@@ -71,9 +71,10 @@ msg "QEMU $qver with $accel (not KVM: throughput is that of emulation, compare r
 [ "$accel" = kvm ] || msg "TCG: figures are emulated-CPU figures; only the ratios carry over"
 msg "$reps repetitions x $(echo $bss | wc -w) block sizes x $(echo $cases | wc -w) cases x $(echo $paths | wc -w) paths; console: $out/console.log"
 start=$(date +%s)
-timeout -k 10 "${BENCH_TIMEOUT:-5400}" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -m 2G -smp 2 \
-	-nographic -no-reboot -nic none -kernel "$bzimage" -initrd "$work/bench-initrd.img" \
-	-append "console=ttyS0 loglevel=4 panic=-1 brd.rd_nr=1 brd.rd_size=524288" \
+timeout -k 10 "${BENCH_TIMEOUT:-5400}" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" -accel "$accel" \
+	-cpu "$cpu" -m 2G -smp 2 -nographic -no-reboot -nic none \
+	-kernel "$bzimage" -initrd "$work/bench-initrd.img" \
+	-append "console=ttyS0 loglevel=4 panic=-1 $E2E_KARGS brd.rd_nr=1 brd.rd_size=524288" \
 	< /dev/null 2>&1 | sed -u 's/\r$//' | tee "$out/console.log" |
 	grep --line-buffered -E '^BENCH-END|^# ' | sed -u 's/^/    /'
 secs=$(( $(date +%s) - start ))

@@ -110,12 +110,12 @@ boot() {
 		fail "initramfs" "packing $root"
 	rm -rf "$root"
 	msg "boot: $phase ($accel)"
-	timeout -k 10 "$limit" qemu-system-x86_64 -accel "$accel" -cpu "$cpu" \
-		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
+	# shellcheck disable=SC2046
+	timeout -k 10 "$limit" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" -accel "$accel" \
+		-cpu "$cpu" -m "$mem" -smp 2 -nographic -no-reboot -nic none \
 		-kernel "$bzimage" -initrd "$work/$phase-initrd.img" \
-		-drive "file=$work/disk-a.img,if=virtio,format=raw,cache=writeback" \
-		-drive "file=$work/disk-b.img,if=virtio,format=raw,cache=writeback" \
-		-append "console=ttyS0 loglevel=3 log_buf_len=16M panic=-1 $cmdline" < /dev/null 2>&1 |
+		$(e2e_disk "$work/disk-a.img" a) $(e2e_disk "$work/disk-b.img" b) \
+		-append "console=ttyS0 loglevel=3 log_buf_len=16M panic=-1 $E2E_KARGS $cmdline" < /dev/null 2>&1 |
 		sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$out/crash-$phase.log"
 	grep -E '^(not )?ok [0-9]+ - |^# crash' "$out/crash-$phase.log" | sed 's/^/    /'
 }

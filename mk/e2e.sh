@@ -368,10 +368,10 @@ boot() {
 	msg "booting the guest with $a$why, timeout ${tmo}s; console: $log"
 	echo "mk: e2e: $a, mount options '$mount_opts', configurations: $configs," \
 		"EOPNOTSUPP expected in: ${refuse_configs:-none}" > "$log"
-	timeout -k 10 "$tmo" qemu-system-x86_64 -accel "$a" -cpu "$cpu" -m "$mem" -smp 2 \
-		-nographic -no-reboot -nic none \
+	timeout -k 10 "$tmo" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" -accel "$a" -cpu "$cpu" \
+		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
 		-kernel "$bz" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=5 panic=-1 brd.rd_nr=1 brd.rd_size=$rd_size" \
+		-append "console=ttyS0 loglevel=5 panic=-1 $E2E_KARGS brd.rd_nr=1 brd.rd_size=$rd_size" \
 		< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[a-z]//g' |
 		tee -a "$log" |
 		grep --line-buffered -E '^(not )?ok [0-9]+ - |^1\.\.[0-9]+$' | sed -u 's/^/    /'

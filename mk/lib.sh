@@ -7,6 +7,22 @@
 # even when every test passed.
 KERNEL_REPORTS='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked|trying to register)|Oops|general protection|Kernel panic|kernel BUG)[: ]|KASAN|Call Trace:'
 
+# The machine the e2e kernel (mk/e2e/kernel.config) boots on, for
+# mk/e2e.sh, mk/crash.sh and mk/bench.sh: QEMU's microvm without ACPI (no
+# PCI; the CPUs from its firmware's MP table; virtio devices over MMIO,
+# which QEMU lists on the kernel command line), ended by a reset that
+# -no-reboot turns into QEMU's exit (reboot=t: a triple fault, since
+# the machine has no keyboard controller either).
+# shellcheck disable=SC2054 # one argument with a comma
+E2E_QEMU_MACHINE=(-M microvm,acpi=off)
+E2E_KARGS="reboot=t"
+
+# e2e_disk FILE ID: the QEMU arguments of a virtio disk on the e2e machine
+# backed by FILE (the first one given is vda, the next vdb).
+e2e_disk() {
+	echo "-drive id=$2,file=$1,if=none,format=raw,cache=writeback -device virtio-blk-device,drive=$2"
+}
+
 # pack_initramfs DIR OUTPUT: a gzip'ed newc cpio archive of DIR, owned by
 # root, reproducible (sorted, no timestamps in the gzip header).
 pack_initramfs() {

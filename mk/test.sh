@@ -122,7 +122,7 @@ unset KUNIT_CONFIG
 
 # The guests of the e2e and the crash check keep about one of the two
 # cores busy (QEMU at 100-110 % of 200 % under TCG), as do the UML runs
-# and the KUnit guest: the arm64 KUnit run (a kernel build, 470 s alone),
+# and the KUnit guest: the arm64 KUnit run (a kernel build, 430-510 s alone),
 # the static checks and the series run from the first UML run on, at
 # nice 19, on what the foreground leaves. The e2e kernel is built first,
 # then the guests run.

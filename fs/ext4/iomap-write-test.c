@@ -2719,8 +2719,8 @@ static int iw_da_map_fn(void *data)
 
 static void da_race_test(struct kunit *test)
 {
-	static const struct iw_es hole[] = { HO(0, END) };
-	static const struct iw_es es[] = { HO(0, 4), DA(4, 1), HO(5, END) };
+	static const struct iw_es hole[] = { HO(0, END), {} };
+	static const struct iw_es es[] = { HO(0, 4), DA(4, 1), HO(5, END), {} };
 	const struct da_race_row *r = test->param_value;
 	loff_t bs = r->fs->mkfs.block_size;
 	struct iw_state st = { .es = hole, .size = 8 * bs,
