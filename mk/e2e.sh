@@ -54,6 +54,14 @@
 #                   opcheck-wb case
 #   E2E_WBRACE      rounds of the wb-race case with delalloc (10000; a
 #                   tenth of that without)
+#   E2E_KERNEL      debug: boot the x86_64 debug kernel of mk/kunit.sh
+#                   (KUNIT_DEBUG=1: KASAN, lockdep, DEBUG_VM, UBSAN and every
+#                   option of mk/e2e/kernel.config; booted with
+#                   kunit.enable=0) instead of building one; built here
+#                   only if it does not exist yet (make kunit-debug
+#                   rebuilds it). make test does this to save a kernel
+#                   build (mk/crash.sh and mk/stress.sh take it through
+#                   E2E_BUILD_ONLY=1).  Default: the kernel of step 1.
 #   E2E_ACCEL       kvm | tcg | auto (default)
 #   E2E_TIMEOUT     seconds for the whole guest run (default 300, 900 for TCG)
 #   E2E_MEM         guest memory (default 1G)
@@ -220,36 +228,49 @@ check_config() {
 }
 
 tk=$(date +%s)
-frag_sum=$(sha256sum < "$src/kernel.config" | cut -c1-64)
+bz=$kobj/arch/x86/boot/bzImage
 mkdir -p "$kobj"
 : > "$blog"
-if [ ! -f "$kobj/.config" ] || [ "$(cat "$kobj/.e2e-fragment" 2>/dev/null)" != "$frag_sum" ]; then
-	msg "configuring $kobj: allnoconfig + mk/e2e/kernel.config"
-	rm -f "$kobj/.e2e-fragment"
-	if ! { KCONFIG_ALLCONFIG=$src/kernel.config kmake allnoconfig &&
-	       kmake olddefconfig; } >> "$blog" 2>&1; then
-		tail -n 20 "$blog" >&2
-		fail "kernel config" "make allnoconfig/olddefconfig failed: see $blog"
+case "${E2E_KERNEL:-}" in
+"")
+	frag_sum=$(sha256sum < "$src/kernel.config" | cut -c1-64)
+	if [ ! -f "$kobj/.config" ] || [ "$(cat "$kobj/.e2e-fragment" 2>/dev/null)" != "$frag_sum" ]; then
+		msg "configuring $kobj: allnoconfig + mk/e2e/kernel.config"
+		rm -f "$kobj/.e2e-fragment"
+		if ! { KCONFIG_ALLCONFIG=$src/kernel.config kmake allnoconfig &&
+		       kmake olddefconfig; } >> "$blog" 2>&1; then
+			tail -n 20 "$blog" >&2
+			fail "kernel config" "make allnoconfig/olddefconfig failed: see $blog"
+		fi
+		echo "$frag_sum" > "$kobj/.e2e-fragment"
 	fi
-	echo "$frag_sum" > "$kobj/.e2e-fragment"
-fi
-check_config || { echo "e2e: 0 passed, 1 failed (kernel config)"; exit 1; }
-
-bz=$kobj/arch/x86/boot/bzImage
-before=$(stat -c %Y.%s "$bz" 2>/dev/null)
-msg "building bzImage in $kobj (nice, -j$(nproc); log: $blog)"
-if ! kmake -j"$(nproc)" bzImage >> "$blog" 2>&1; then
-	grep -E 'error|Error' "$blog" | head -n 20 >&2
-	fail "kernel build" "make bzImage failed: see $blog"
-fi
+	check_config || { echo "e2e: 0 passed, 1 failed (kernel config)"; exit 1; }
+	before=$(stat -c %Y.%s "$bz" 2>/dev/null)
+	msg "building bzImage in $kobj (nice, -j$(nproc); log: $blog)"
+	if ! kmake -j"$(nproc)" bzImage >> "$blog" 2>&1; then
+		grep -E 'error|Error' "$blog" | head -n 20 >&2
+		fail "kernel build" "make bzImage failed: see $blog"
+	fi
+	if [ "$(stat -c %Y.%s "$bz" 2>/dev/null)" = "$before" ]; then
+		msg "bzImage up to date ($(( $(date +%s) - tk ))s)"
+	else
+		msg "bzImage built in $(( $(date +%s) - tk ))s"
+	fi ;;
+debug)
+	kobj=$build/kunit-x86_64-debug
+	bz=$kobj/arch/x86/boot/bzImage
+	if [ ! -f "$bz" ]; then
+		msg "building the x86_64 debug kernel (mk/kunit.sh, KUNIT_DEBUG=1, build only; log: $blog)"
+		KUNIT_CONFIG=ext4 KUNIT_DEBUG=1 KUNIT_BUILD_ONLY=1 \
+			bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 >> "$blog" 2>&1 ||
+			fail "kernel build" "mk/kunit.sh (debug, build only) failed: see $blog"
+	fi
+	msg "kernel: $bz (the x86_64 debug kernel, E2E_KERNEL=debug)" ;;
+*)	fail "arguments" "E2E_KERNEL='$E2E_KERNEL': use debug or leave it empty" ;;
+esac
 # kbuild may have updated .config (syncconfig) for a changed Kconfig
 check_config || { echo "e2e: 0 passed, 1 failed (kernel config)"; exit 1; }
 t_kernel=$(( $(date +%s) - tk ))
-if [ "$(stat -c %Y.%s "$bz" 2>/dev/null)" = "$before" ]; then
-	msg "bzImage up to date (${t_kernel}s)"
-else
-	msg "bzImage built in ${t_kernel}s"
-fi
 
 # --- 2. initramfs --------------------------------------------------------------
 ti=$(date +%s)

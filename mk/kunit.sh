@@ -16,8 +16,9 @@
 # Environment:
 #   KUNIT_DEBUG=1  a kernel with KASAN, PROVE_LOCKING, DEBUG_VM and UBSAN
 #                  (its own build dir; results named kunit-ARCH-debug.*);
-#                  on x86_64 also what booting an initramfs and a RAM disk
-#                  needs, so that mk/stress.sh can boot the same kernel
+#                  on x86_64 also every option of mk/e2e/kernel.config,
+#                  so that mk/stress.sh (and mk/e2e.sh, mk/crash.sh with
+#                  E2E_KERNEL=debug) can boot the same kernel
 #   KUNIT_BUILD_ONLY=1  build the kernel, run nothing
 #   KUNIT_TIMEOUT=S  limit of the kernel's run (default 900 s)
 #   KUNIT_PAGES=16k|64k  arm64 only: that page size (results and build dir
@@ -52,11 +53,14 @@ if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
 	# kernel/sched/core.c) compile 30-40 % faster with it here.
 	debug+=(--kconfig_add CONFIG_KASAN_OUTLINE=y)
 	if [ "$arch" = x86_64 ]; then
-		for o in BLK_DEV_INITRD RD_GZIP BINFMT_ELF BINFMT_SCRIPT DEVTMPFS \
-			 PROC_FS SYSFS TMPFS SHMEM FUTEX POSIX_TIMERS MULTIUSER \
-			 FILE_LOCKING BLK_DEV BLK_DEV_RAM QUOTA QFMT_V2 SMP; do
-			debug+=(--kconfig_add "CONFIG_$o=y")
-		done
+		# Everything the e2e kernel has (mk/e2e/kernel.config: an
+		# initramfs boot, RAM disks, virtio over MMIO, device mapper
+		# with dm-log-writes, quota), so that the stress, and in make
+		# test the e2e and the crash check too (E2E_KERNEL=debug),
+		# boot this kernel with kunit.enable=0.
+		while read -r o; do
+			debug+=(--kconfig_add "$o")
+		done < <(grep '^CONFIG_' "$repo/mk/e2e/kernel.config")
 		# No ACPI (olddefconfig's default; 220 objects of about
 		# 1370): the guests find their CPUs in the firmware's MP
 		# table and end by a reset (-no-reboot).

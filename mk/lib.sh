@@ -12,10 +12,12 @@ KERNEL_REPORTS='(BUG|WARNING|UBSAN|INFO: (possible|task .* blocked|trying to reg
 # PCI; the CPUs from its firmware's MP table; virtio devices over MMIO,
 # which QEMU lists on the kernel command line), ended by a reset that
 # -no-reboot turns into QEMU's exit (reboot=t: a triple fault, since
-# the machine has no keyboard controller either).
+# the machine has no keyboard controller either).  kunit.enable=0: the
+# x86_64 debug kernel (E2E_KERNEL=debug) has the KUnit suites built in;
+# a kernel without KUnit ignores the parameter.
 # shellcheck disable=SC2054 # one argument with a comma
 E2E_QEMU_MACHINE=(-M microvm,acpi=off)
-E2E_KARGS="reboot=t"
+E2E_KARGS="reboot=t kunit.enable=0"
 
 # e2e_disk FILE ID: the QEMU arguments of a virtio disk on the e2e machine
 # backed by FILE (the first one given is vda, the next vdb).

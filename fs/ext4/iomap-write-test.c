@@ -2667,20 +2667,26 @@ static void wb_stale_map_test(struct kunit *test)
  * mapping that gets the lock second must find the first one's delayed
  * extent and map that: one block reserved, and only one mapping reports
  * it as new (IOMAP_F_NEW, which lets its ->iomap_end punch it).  In the
- * last row the cached hole is dropped while the write waits, as the
+ * last rows the cached hole is dropped while the write waits, as the
  * extent status shrinker drops holes: the write must look the extent tree
- * up again and reserve the block.
+ * up again and reserve the block; and if, meanwhile, the block was
+ * allocated (as fallocate does, under i_data_sem in write mode) and the
+ * shrinker dropped the extent that cached, it must map that unwritten
+ * extent and reserve nothing.
  */
 struct da_race_row {
 	const char *desc;
 	const struct iw_fs *fs;
 	bool drop_hole;
+	bool alloc;
 };
 
 static const struct da_race_row da_race_rows[] = {
 	{ "1k: write and write fault", &fs_1k },
 	{ "4k: write and write fault", &fs_4k },
 	{ "1k: write, cached hole dropped", &fs_1k, true },
+	{ "1k: write, block allocated, its cached extent dropped", &fs_1k,
+	  true, true },
 };
 
 KUNIT_ARRAY_PARAM_DESC(da_race_rows, da_race_rows, desc);
@@ -2721,6 +2727,7 @@ static void da_race_test(struct kunit *test)
 {
 	static const struct iw_es hole[] = { HO(0, END), {} };
 	static const struct iw_es es[] = { HO(0, 4), DA(4, 1), HO(5, END), {} };
+	static const struct iw_es es_alloc[] = { UW(4, 1), {} };
 	const struct da_race_row *r = test->param_value;
 	loff_t bs = r->fs->mkfs.block_size;
 	struct iw_state st = { .es = hole, .size = 8 * bs,
@@ -2756,6 +2763,14 @@ static void da_race_test(struct kunit *test)
 				       "mapping %d did not wait for i_data_sem",
 				       i);
 	}
+	if (r->alloc) {
+		struct ext4_map_blocks map = { .m_lblk = 4, .m_len = 1 };
+
+		/* No journal on this file system: no handle needed. */
+		ret = ext4_map_create_blocks(NULL, c->inode, &map,
+					EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT);
+		KUNIT_EXPECT_EQ_MSG(test, ret, 1, "allocating block 4");
+	}
 	if (r->drop_hole)
 		ext4_es_remove_extent(c->inode, 0, EXT_MAX_BLOCKS);
 	up_write(&EXT4_I(c->inode)->i_data_sem);
@@ -2765,7 +2780,8 @@ static void da_race_test(struct kunit *test)
 
 	for (i = 0; i < n; i++) {
 		KUNIT_EXPECT_EQ_MSG(test, m[i].ret, 0, "mapping %d", i);
-		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.type, IOMAP_DELALLOC,
+		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.type,
+				    r->alloc ? IOMAP_UNWRITTEN : IOMAP_DELALLOC,
 				    "mapping %d", i);
 		KUNIT_EXPECT_EQ_MSG(test, m[i].iomap.offset, 4 * bs,
 				    "mapping %d", i);
@@ -2773,10 +2789,16 @@ static void da_race_test(struct kunit *test)
 				    "mapping %d", i);
 		nnew += !!(m[i].iomap.flags & IOMAP_F_NEW);
 	}
-	KUNIT_EXPECT_EQ_MSG(test, nnew, 1, "mappings reporting a new reservation");
-	st.es = es;
-	st.reserved = 1;
-	st.dirty = 1;
+	KUNIT_EXPECT_EQ_MSG(test, nnew, !r->alloc,
+			    "mappings reporting a new reservation");
+	if (r->alloc) {
+		st.es = es_alloc;
+		st.free = -1;
+	} else {
+		st.es = es;
+		st.reserved = 1;
+		st.dirty = 1;
+	}
 	iw_check(c, "after the mappings", &st);
 	iw_cleanup_check(c);
 }
