@@ -61,6 +61,18 @@ if [ "${KUNIT_DEBUG:-0}" = 1 ]; then
 		while read -r o; do
 			debug+=(--kconfig_add "$o")
 		done < <(grep '^CONFIG_' "$repo/mk/e2e/kernel.config")
+		# Less to build (about 90 options of 800, measured in the
+		# README) and less to run under TCG, nothing ext4, the block
+		# layer or the tests use: no CPU mitigations (retpolines,
+		# call depth tracking), trace probes, initramfs decompressors
+		# but gzip, VT and input, IOMMU, io_uring, MCE. EXPERT makes
+		# some of them optional; DEBUG_MEMORY_INIT stays on.
+		debug+=(--kconfig_add CONFIG_EXPERT=y --kconfig_add CONFIG_DEBUG_MEMORY_INIT=y)
+		for o in CPU_MITIGATIONS FTRACE RD_BZIP2 RD_LZMA RD_XZ RD_LZO RD_LZ4 \
+			 RD_ZSTD VT INPUT SERIO IO_URING X86_MCE HW_RANDOM IOMMU_SUPPORT \
+			 RANDOMIZE_BASE X86_KERNEL_IBT PERF_EVENTS_AMD_UNCORE; do
+			debug+=(--kconfig_add "# CONFIG_$o is not set")
+		done
 		# No ACPI (olddefconfig's default; 220 objects of about
 		# 1370): the guests find their CPUs in the firmware's MP
 		# table and end by a reset (-no-reboot).

@@ -2768,7 +2768,7 @@ static void da_race_test(struct kunit *test)
 
 		/* No journal on this file system: no handle needed. */
 		ret = ext4_map_create_blocks(NULL, c->inode, &map,
-					EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT);
+					     EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT);
 		KUNIT_EXPECT_EQ_MSG(test, ret, 1, "allocating block 4");
 	}
 	if (r->drop_hole)
