@@ -11,6 +11,10 @@
 #     message compared, line numbers ignored).
 #
 # Usage: checks.sh REPO_DIR BUILD_DIR
+# Environment: CHECKS_CHECKPATCH=tools: checkpatch only the files no patch
+#   of `make series` carries (tools/); make test sets it, as it runs
+#   checkpatch --strict on every patch of the series (mk/series.sh),
+#   which carries patches/ and every kernel file of the overlay.
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -30,8 +34,14 @@ cp_args=(--strict --terse --no-summary --show-types)
 # system python, which has the ply and git modules `make deps` installs,
 # not a python of the user's own ahead of it in PATH.
 cp_path=/usr/bin:/bin:$PATH
-mapfile -t items < <(cd "$repo" && { ls patches/*.patch 2>/dev/null;
-	find fs include lib tools -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
+case "${CHECKS_CHECKPATCH:-all}" in
+all)	cp_dirs="fs include lib tools"; cp_patches='patches/*.patch' ;;
+tools)	cp_dirs=tools; cp_patches="" ;;
+*)	echo "mk: error: CHECKS_CHECKPATCH=$CHECKS_CHECKPATCH: use all or tools" >&2; exit 2 ;;
+esac
+# shellcheck disable=SC2086
+mapfile -t items < <(cd "$repo" && { [ -z "$cp_patches" ] || ls $cp_patches 2>/dev/null;
+	find $cp_dirs -type f \( -name '*.c' -o -name '*.h' \) 2>/dev/null; } | LC_ALL=C sort)
 for f in "${items[@]}"; do
 	case "$f" in
 	*.patch) rep=$(cd "$tree" && PATH=$cp_path perl scripts/checkpatch.pl "${cp_args[@]}" "$repo/$f" 2>&1) ;;

@@ -70,7 +70,9 @@ start_background() {
 				bash "$repo/mk/kunit.sh" "$repo" "$build" arm64 ${KUNIT_ARGS:-}
 		fi
 		echo "==== static checks ===="
-		timed checks nice -n 19 bash "$repo/mk/checks.sh" "$repo" "$build"
+		# checkpatch of patches/ and the kernel files: in the series
+		timed checks nice -n 19 env CHECKS_CHECKPATCH=tools \
+			bash "$repo/mk/checks.sh" "$repo" "$build"
 		echo "==== the series (make series: git am, checkpatch --strict${SERIES_BUILD:+, every prefix built}) ===="
 		if ! timed series nice -n 19 bash "$repo/mk/series.sh" "$repo" "$build" &&
 		   ! grep -qs '^FAIL' "$out/series.tsv"; then
