@@ -9,8 +9,9 @@
 # on the x86_64 debug kernel), the static checks and the series
 # (mk/series.sh: git am to a clean base, checkpatch --strict, every
 # prefix of the series built for UML; TEST_SERIES_BUILD=0 skips the
-# builds); then the total.  arm64, the
-# static checks and the series run in the background, at nice 19, while
+# builds), seeded x86_64 randconfigs (mk/matrix.sh randconfig); then the
+# total.  arm64, the
+# static checks, the series and the randconfigs run in the background, at nice 19, while
 # the e2e, crash and stress guests run (BUILD_DIR/results/background.log).
 # Every step runs even when an earlier one failed, so one run reports
 # everything.  The
@@ -60,7 +61,7 @@ timed selftest bash "$repo/mk/selftest.sh" "$repo" "$build"
 bg_log=$out/background.log
 bg=""
 start_background() {
-	step "in the background, at nice 19: kunit arm64 with 64 KiB pages, static checks, the series (log: $bg_log)"
+	step "in the background, at nice 19: kunit arm64 with 64 KiB pages, static checks, the series, randconfigs (log: $bg_log)"
 	(
 		if has arm64; then
 			echo "==== kunit arm64 with 64 KiB pages (--kunitconfig=fs/ext4) ===="
@@ -83,6 +84,18 @@ start_background() {
 		if ! timed series nice -n 19 env SERIES_BUILD="$sb" bash "$repo/mk/series.sh" "$repo" "$build" &&
 		   ! grep -qs '^FAIL' "$out/series.tsv"; then
 			printf 'FAIL\tseries\tmk/series.sh failed without recording a failure\n' >> "$out/series.tsv"
+		fi
+		# Seeded x86_64 randconfigs with ext4 and its suites forced
+		# on: fs/ext4/ and lib/kunit/ build without a warning (make
+		# matrix MATRIX=randconfig; a result line per seed).
+		echo "==== randconfig builds (seeds ${TEST_RANDCONFIG_SEEDS:-1 2 3}) ===="
+		rm -f "$out/matrix/randconfig.tsv"
+		timed randconfig nice -n 19 env MATRIX_SEEDS="${TEST_RANDCONFIG_SEEDS:-1 2 3}" \
+			bash "$repo/mk/matrix.sh" "$repo" "$build" randconfig
+		if [ -s "$out/matrix/randconfig.tsv" ]; then
+			cp "$out/matrix/randconfig.tsv" "$out/randconfig.tsv"
+		else
+			printf 'FAIL\trandconfig\tmk/matrix.sh wrote no result\n' > "$out/randconfig.tsv"
 		fi
 	) > "$bg_log" 2>&1 < /dev/null &
 	bg=$!
