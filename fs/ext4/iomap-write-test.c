@@ -2803,6 +2803,76 @@ static void da_race_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/*
+ * On a buffered_iomap mount of a file system with inline_data, a new
+ * regular file may keep its data in the inode, and such a file keeps the
+ * buffer_head path (ext4_init_buffered_iomap() leaves it out).  When a
+ * delayed allocation write outgrows the inode, the conversion maps the
+ * first block through ext4_da_map_blocks() while the inode still has its
+ * inline data (it goes only at writeback): that must reserve the block
+ * without looking the extent tree up (i_block holds data, not an extent
+ * header), and so must the write's next blocks: each block reserved once,
+ * the data read back after fsync, nothing left after truncate.
+ */
+struct inline_da_row {
+	const char *desc;
+	struct ext4_kunit_mkfs_params mkfs;
+};
+
+static const struct inline_da_row inline_da_rows[] = {
+	{ "1k", { 1024, 2048, .feature_inline_data = true } },
+	{ "4k", { 4096, 4096, .feature_inline_data = true } },
+};
+
+KUNIT_ARRAY_PARAM_DESC(inline_da_rows, inline_da_rows, desc);
+
+static void inline_da_test(struct kunit *test)
+{
+	static const struct iw_es none[] = { {} };
+	static const struct iw_es es[] = { DA(0, 2), {} };
+	const struct inline_da_row *r = test->param_value;
+	loff_t bs = r->mkfs.block_size;
+	struct iw_state st = { .es = none, .size = 60, .disksize = 60 };
+	struct iw_ctx *c;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->test = test;
+	c->fs = ext4_kunit_fs_setup(test, &r->mkfs, "buffered_iomap,delalloc");
+	c->file = ext4_kunit_create_file(test, c->fs->mnt, "inline");
+	c->inode = file_inode(c->file);
+	test->priv = c;
+	KUNIT_ASSERT_TRUE_MSG(test,
+			      ext4_test_inode_state(c->inode,
+						    EXT4_STATE_MAY_INLINE_DATA),
+			      "a new file may hold inline data");
+	KUNIT_ASSERT_FALSE_MSG(test, ext4_inode_buffered_iomap(c->inode),
+			       "a file that may hold inline data uses iomap");
+	ext4_kunit_read_counters(c->inode, &c->zero);
+	c->base = c->zero;
+
+	iw_write(test, c->file, 0, 60);
+	KUNIT_EXPECT_TRUE_MSG(test, ext4_has_inline_data(c->inode),
+			      "60 bytes are inline data");
+	iw_check(c, "after 60 bytes", &st);
+
+	/* The inline data goes at writeback (ext4_do_writepages()). */
+	iw_write(test, c->file, 0, 2 * bs);
+	KUNIT_EXPECT_TRUE_MSG(test, ext4_has_inline_data(c->inode),
+			      "inline data until writeback");
+	st.es = es;
+	st.reserved = 2;
+	st.dirty = 2;
+	st.size = 2 * bs;
+	st.dirty_pages = bs == SZ_4K ? 0x3 : 0x1;
+	iw_check(c, "after the write of two blocks", &st);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	KUNIT_EXPECT_FALSE_MSG(test, ext4_has_inline_data(c->inode),
+			       "inline data after fsync");
+	iw_check_read_back(c, "after fsync", 0, 2 * bs, 0x5a);
+	iw_cleanup_check(c);
+}
+
 /* Rescuer threads of "dio/..." workqueues (their comm is truncated). */
 static int iw_dio_rescuers(void)
 {
@@ -2905,6 +2975,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE(wb_stale_lookup_test),
 	KUNIT_CASE_PARAM(wb_stale_map_test, stale_map_gen_params),
 	KUNIT_CASE_PARAM(da_race_test, da_race_rows_gen_params),
+	KUNIT_CASE_PARAM(inline_da_test, inline_da_rows_gen_params),
 	KUNIT_CASE(mount_error_test),
 	{}
 };

@@ -29,6 +29,9 @@ struct vfsmount;
  * @inodes_per_group: Inodes per group; 0 picks the default (128, or one
  *	inode table block if that holds more).
  * @feature_64bit: Set the 64bit feature (64-byte group descriptors).
+ * @feature_inline_data: Set the inline_data feature (and ext_attr, whose
+ *	in-inode area holds the data past i_block): new regular files may
+ *	keep small contents in the inode.
  *
  * The image always has the extents, filetype, sparse_super, large_file,
  * dir_nlink and extra_isize features, 256-byte inodes, a root directory
@@ -43,6 +46,7 @@ struct ext4_kunit_mkfs_params {
 	u64 r_blocks_count;
 	unsigned int inodes_per_group;
 	bool feature_64bit;
+	bool feature_inline_data;
 };
 
 /**

@@ -269,6 +269,12 @@ static void mkfs_fill_super(struct mkfs *m)
 			cpu_to_le32(EXT4_FEATURE_INCOMPAT_64BIT);
 		es->s_desc_size = cpu_to_le16(m->desc_size);
 	}
+	if (p->feature_inline_data) {
+		es->s_feature_incompat |=
+			cpu_to_le32(EXT4_FEATURE_INCOMPAT_INLINE_DATA);
+		es->s_feature_compat |=
+			cpu_to_le32(EXT4_FEATURE_COMPAT_EXT_ATTR);
+	}
 	if (p->journal_blocks) {
 		es->s_feature_compat |=
 			cpu_to_le32(EXT4_FEATURE_COMPAT_HAS_JOURNAL);
