@@ -2552,19 +2552,16 @@ KUNIT_ARRAY_PARAM(stale_map, stale_map_fs, iw_stale_map_desc);
 /*
  * Writeback of the whole file as background writeback does it
  * (WB_SYNC_NONE: it takes every folio that is dirty when it looks, not
- * only those tagged when it started), from a thread of its own.
+ * only those tagged when it started), from a thread of its own:
+ * filemap_flush(), which is do_writepages() over the whole file with no
+ * limit on the folios (do_writepages() is not exported to the module the
+ * suites are with CONFIG_EXT4_KUNIT_TESTS=m).
  */
 static int iw_writeback_all_fn(void *data)
 {
 	struct iw_race *race = data;
-	struct writeback_control wbc = {
-		.sync_mode	= WB_SYNC_NONE,
-		.nr_to_write	= LONG_MAX,
-		.range_start	= 0,
-		.range_end	= LLONG_MAX,
-	};
 
-	race->ret = do_writepages(race->c->inode->i_mapping, &wbc);
+	race->ret = filemap_flush(race->c->inode->i_mapping);
 	complete(&race->done);
 	return 0;
 }
