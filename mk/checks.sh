@@ -8,7 +8,10 @@
 #   - sparse (C=2) and W=1 on fs/ext4 (and the overlay's lib/ dirs), on
 #     the base and on the patched tree: a warning is new when the
 #     patched tree prints it more often than the base does (file and
-#     message compared, line numbers ignored).
+#     message compared, line numbers ignored);
+#   - every symbol the suites' objects use is exported (what the test
+#     module needs with CONFIG_EXT4_KUNIT_TESTS=m), from the UML build of
+#     make kunit.
 #
 # Usage: checks.sh REPO_DIR BUILD_DIR
 # Environment: CHECKS_CHECKPATCH=tools: checkpatch only the files no patch
@@ -154,5 +157,40 @@ else
 		result FAIL "sparse+W=1 $dirs" "$(echo "$new" | wc -l) new warning(s); base has $nb"
 	else
 		result PASS "sparse+W=1 $dirs" "no new warnings; base has $nb"
+	fi
+fi
+
+# --- what the suites use is exported ------------------------------------------
+# With CONFIG_EXT4_KUNIT_TESTS=m the suites are a module of their own
+# (ext4-test.ko) and may use only exported symbols, while every kernel of
+# make test has them built in, where anything links: only make matrix's
+# module run would fail (it did: do_writepages, 2026-12-04).  From the UML
+# objects of `make kunit` (BUILD_DIR/kunit-um): every symbol the objects
+# of ext4-test-objs (fs/ext4/Makefile) use and do not define must be
+# exported somewhere in the tree, EXPORT_*SYMBOL*(name, ...).  Exports
+# made by token pasting, which no grep sees, are listed by hand.
+pasted='get_random_u(8|16|32|64)|get_random_u32_below|param_ops_[a-z]+'
+um=$build/kunit-um/fs/ext4
+mapfile -t tobjs < <(sed -n '/^ext4-test-objs/,/[^\\]$/p' "$tree/fs/ext4/Makefile" |
+	grep -oE '[A-Za-z0-9_-]+\.o')
+missing=""
+for o in "${tobjs[@]}"; do [ -f "$um/$o" ] || missing="$missing $o"; done
+if [ "${#tobjs[@]}" = 0 ]; then
+	result FAIL "exported symbols for the test module" "no ext4-test-objs in fs/ext4/Makefile"
+elif [ -n "$missing" ]; then
+	result SKIP "exported symbols for the test module" "no UML build of$missing (make kunit)"
+else
+	need=$(cd "$um" && LC_ALL=C comm -23 \
+		<(nm -u "${tobjs[@]}" | awk 'NF == 2 { print $2 }' | LC_ALL=C sort -u) \
+		<(nm --defined-only "${tobjs[@]}" | awk 'NF == 3 { print $3 }' | LC_ALL=C sort -u))
+	pat=$(echo "$need" | paste -sd'|')
+	exported=$(git -C "$tree" grep --untracked --no-exclude-standard -h -oE \
+		"EXPORT_[A-Z0-9_]*SYMBOL[A-Z0-9_]*\(($pat)[,)]" -- '*.c' '*.h' '*.S' |
+		sed -E 's/.*\(([A-Za-z0-9_]+)[,)]$/\1/' | LC_ALL=C sort -u)
+	bad=$(LC_ALL=C comm -23 <(echo "$need") <(echo "$exported") | grep -vxE "$pasted")
+	if [ -z "$bad" ]; then
+		result PASS "exported symbols for the test module" "$(echo "$need" | wc -l) symbols used, all exported"
+	else
+		result FAIL "exported symbols for the test module" "not exported: $(echo "$bad" | xargs)"
 	fi
 fi
