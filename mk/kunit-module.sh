@@ -95,10 +95,13 @@ accel=$(qemu_accel "$repo")
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 msg "booting with $accel; console: $console"
 start=$(date +%s)
-timeout -k 10 "${KUNIT_MODULE_TIMEOUT:-900}" qemu-system-x86_64 -accel "$accel" \
-	-cpu "$cpu" -m 1G -smp 2 -nographic -no-reboot -nic none \
+# The e2e kernel's machine (mk/lib.sh): microvm without ACPI, ended by
+# a reset (reboot=t); not E2E_KARGS, whose kunit.enable=0 the kunit
+# module would take.
+timeout -k 10 "${KUNIT_MODULE_TIMEOUT:-900}" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" \
+	-accel "$accel" -cpu "$cpu" -m 1G -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$kobj/arch/x86/boot/bzImage" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 loglevel=7 panic=-1" < /dev/null 2>&1 |
+	-append "console=ttyS0 loglevel=7 panic=-1 reboot=t" < /dev/null 2>&1 |
 	sed -u 's/\r$//' > "$console"
 qrc=${PIPESTATUS[0]}
 msg "guest ran $(( $(date +%s) - start ))s, exit $qrc"
