@@ -59,9 +59,10 @@
 #                   option of mk/e2e/kernel.config; booted with
 #                   kunit.enable=0) instead of building one; built here
 #                   only if it does not exist yet (make kunit-debug
-#                   rebuilds it). make test does this to save a kernel
-#                   build (mk/crash.sh and mk/stress.sh take it through
-#                   E2E_BUILD_ONLY=1).  Default: the kernel of step 1.
+#                   rebuilds it); mk/crash.sh takes it through
+#                   E2E_BUILD_ONLY=1.  make test does not: under TCG the
+#                   guest runs about 3 times as long (README).  Default:
+#                   the kernel of step 1.
 #   E2E_ACCEL       kvm | tcg | auto (default)
 #   E2E_TIMEOUT     seconds for the whole guest run (default 300, 900 for TCG)
 #   E2E_MEM         guest memory (default 1G)
