@@ -69,6 +69,8 @@ lw_configs="4k-delalloc:4096:buffered_iomap,delalloc,commit=1
 4k-nodelalloc:4096:buffered_iomap,nodelalloc,commit=1
 1k-delalloc:1024:buffered_iomap,delalloc,commit=1
 1k-nodelalloc:1024:buffered_iomap,nodelalloc,commit=1
+4k-delalloc-fc:4096:buffered_iomap,delalloc,commit=1
+1k-nodelalloc-fc:1024:buffered_iomap,nodelalloc,commit=1
 control-4k-stock:4096:data=writeback,nodelalloc,nodioread_nolock,commit=1"
 # CRASH_LW_ONLY="NAME...": only these configurations (to iterate on one).
 if [ -n "${CRASH_LW_ONLY:-}" ]; then
@@ -145,6 +147,21 @@ want=$(( 2 + 2 * 5 ))
 if [ "$replay" = 1 ]; then
 	want=$(( want + 2 * $(echo "$lw_configs" | wc -l) + 1 ))
 	states=$(sed -n 's/^# crash-lw: \([0-9]*\) states in all.*/\1/p' "$out/crash-replay.log")
+	# The fast commit configurations ("-fc"): their states, and that
+	# fsync did commit through the fast commit area at all.
+	if echo "$lw_configs" | grep -q '^[^:]*-fc:'; then
+		want=$(( want + 1 ))
+		fcs=$(sed -n 's/^# crash-lw: [^:]*-fc: \([0-9]*\) states.*/\1/p' "$out/crash-replay.log" |
+			awk '{ s += $1 } END { print s + 0 }')
+		fcc=$(sed -n 's/^# crash-lw: [^:]*-fc: .*fast commits: \([0-9]*\) commits.*/\1/p' "$out/crash-replay.log" |
+			awk '{ s += $1 } END { print s + 0 }')
+		if [ "$fcs" -gt 0 ] && [ "$fcc" -gt 0 ]; then
+			printf 'PASS\tcrash-lw-fast-commit-states\t%s states, %s fast commits\n' "$fcs" "$fcc" >> "$tsv"
+		else
+			printf 'FAIL\tcrash-lw-fast-commit-states\t%s states, %s fast commits (see %s)\n' \
+				"$fcs" "$fcc" "$out/crash-replay.log" >> "$tsv"
+		fi
+	fi
 	min=${CRASH_LW_MIN:-1000}
 	if [ -n "$states" ] && [ "$states" -ge "$min" ]; then
 		printf 'PASS\tcrash-lw-replayed-states\t%s states (>= %s)\n' "$states" "$min" >> "$tsv"

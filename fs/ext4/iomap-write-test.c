@@ -44,6 +44,8 @@
 #include <linux/jbd2.h>
 #include <linux/kthread.h>
 #include <linux/mman.h>
+#include <linux/mount.h>
+#include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
 #include <linux/sched/signal.h>
@@ -1930,6 +1932,357 @@ static void wb_map_error_test(struct kunit *test)
 }
 
 /*
+ * Writeback near ENOSPC.  A delalloc write that returned has its space
+ * reserved, so writeback must not fail for lack of space: when the space
+ * left is only there because another file's blocks were freed in a
+ * transaction that has not committed yet (they count as free at once,
+ * mballoc hands them out only after the commit), writeback must wait for
+ * that commit rather than lose the data.  When the space is really gone
+ * the write itself fails (or comes up short), and what it did write is
+ * written back.
+ *
+ * The file system is filled to @headroom free clusters, @freed clusters
+ * of the filler are then truncated away (commit=600: the transaction does
+ * not commit by itself), and one write of @len bytes at 0 follows, then
+ * fsync.  Expected: the write returns @ret, fsync 0, the mapped extents
+ * (holes aside) @es, no reservation or dirty cluster left, the free
+ * clusters down by what was written, the data read back after the page
+ * cache is dropped, and every counter at its baseline after a truncate.
+ */
+struct wb_enospc_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	s64 headroom, freed;
+	loff_t len;
+	/* Expected. */
+	ssize_t ret;
+	struct iw_es es[IW_MAX_ES];
+};
+
+static const struct wb_enospc_row wb_enospc_rows[] = {
+	{ "1k da: 3 blocks freed, not committed, 3 written", &fs_1k_jnl,
+	  0, 3, KB(3), KB(3), { WR(0, 3) } },
+	{ "4k da: 3 blocks freed, not committed, 3 written", &fs_4k_jnl,
+	  0, 3, KB(12), KB(12), { WR(0, 3) } },
+	{ "1k da: 1 free, 2 freed, not committed, 3 written", &fs_1k_jnl,
+	  1, 2, KB(3), KB(3), { WR(0, 3) } },
+	/* The third block fails at write time; writeback writes two. */
+	{ "1k da: 2 freed, not committed, 3 asked: short write", &fs_1k_jnl,
+	  0, 2, KB(3), KB(2), { WR(0, 2) } },
+	{ "1k da: nothing free: the write fails", &fs_1k_jnl, 0, 0, KB(3),
+	  -ENOSPC, {} },
+};
+
+KUNIT_ARRAY_PARAM_DESC(wb_enospc_rows, wb_enospc_rows, desc);
+
+/* Space counters only: @reserved, and deltas from c->base. */
+static void iw_check_counters(struct iw_ctx *c, const char *when,
+			      unsigned int reserved, s64 dirty, s64 free)
+{
+	struct ext4_kunit_counters now;
+
+	ext4_kunit_read_counters(c->inode, &now);
+	KUNIT_EXPECT_EQ_MSG(c->test, now.reserved_data_blocks, reserved,
+			    "%s: i_reserved_data_blocks", when);
+	KUNIT_EXPECT_EQ_MSG(c->test, now.dirty_clusters - c->base.dirty_clusters,
+			    dirty, "%s: dirty clusters delta", when);
+	KUNIT_EXPECT_EQ_MSG(c->test, now.free_clusters - c->base.free_clusters,
+			    free, "%s: free clusters delta", when);
+}
+
+/* unlink(2) of @name in the root directory of the case's file system. */
+static int iw_unlink(struct iw_ctx *c, const char *name)
+{
+	struct dentry *root = c->fs->mnt->mnt_root, *dentry;
+	int ret;
+
+	ret = mnt_want_write(c->fs->mnt);
+	if (ret)
+		return ret;
+	dentry = start_removing(&nop_mnt_idmap, root, &QSTR(name));
+	if (IS_ERR(dentry)) {
+		ret = PTR_ERR(dentry);
+	} else {
+		ret = vfs_unlink(&nop_mnt_idmap, d_inode(root), dentry, NULL);
+		end_removing(dentry);
+	}
+	mnt_drop_write(c->fs->mnt);
+	return ret;
+}
+
+/*
+ * The mapped ranges of the inode must be @want: the extent status tree,
+ * holes left out, with logically adjacent entries of the same status
+ * counted as one (where the blocks landed on disk is not the case's
+ * business).
+ */
+static void iw_expect_mapped(struct iw_ctx *c, const char *when,
+			     const struct iw_es *want)
+{
+	struct ext4_kunit_es es[IW_MAX_ES * 2];
+	int n, i, k;
+
+	n = iw_mapped_es(c->inode, es);
+	for (i = 1, k = 0; i < n; i++) {
+		if (es[i].status == es[k].status &&
+		    es[i].lblk == es[k].lblk + es[k].len)
+			es[k].len += es[i].len;
+		else
+			es[++k] = es[i];
+	}
+	n = n ? k + 1 : 0;
+	for (i = 0; i < n || want[i].status; i++) {
+		if (i >= n || !want[i].status || es[i].lblk != want[i].lblk ||
+		    es[i].len != want[i].len || es[i].status != want[i].status) {
+			KUNIT_FAIL(c->test,
+				   "%s: extent %d: expected [%u, +%u) %s, found [%u, +%u) %s",
+				   when, i, want[i].lblk, want[i].len,
+				   want[i].status ?
+				   ext4_kunit_es_status_name(want[i].status) : "none",
+				   i < n ? es[i].lblk : 0, i < n ? es[i].len : 0,
+				   i < n ? ext4_kunit_es_status_name(es[i].status) :
+				   "none");
+			return;
+		}
+	}
+}
+
+static void wb_enospc_test(struct kunit *test)
+{
+	const struct wb_enospc_row *r = test->param_value;
+	loff_t written = max_t(ssize_t, r->ret, 0);
+	s64 blocks = written / r->fs->mkfs.block_size;
+	struct ext4_sb_info *sbi;
+	struct file *filler;
+	struct iw_ctx *c;
+	loff_t pos = 0;
+	ssize_t ret;
+	u8 *buf;
+
+	c = iw_setup(test, r->fs, "file");
+	sbi = c->fs->sbi;
+	iw_fill(c, r->headroom, 0);
+	iw_start(c, &(struct iw_start){});
+	if (r->freed) {
+		filler = iw_open(c, "filler");
+		ret = vfs_truncate(&filler->f_path,
+				   i_size_read(file_inode(filler)) -
+				   (EXT4_C2B(sbi, r->freed) << c->inode->i_blkbits));
+		iw_close(filler);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+		KUNIT_ASSERT_GT_MSG(test, atomic_read(&sbi->s_mb_free_pending),
+				    0, "the freed blocks are not pending a commit");
+		c->zero.free_clusters += r->freed;
+		ext4_kunit_read_counters(c->inode, &c->base);
+	}
+
+	buf = kunit_kmalloc(test, r->len, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	memset(buf, 0x5a, r->len);
+	ret = kernel_write(c->file, buf, r->len, &pos);
+	KUNIT_EXPECT_EQ_MSG(test, ret, r->ret, "write of %lld bytes", r->len);
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0,
+			    "fsync: writeback lost data the write accepted");
+
+	iw_expect_mapped(c, "after fsync", r->es);
+	iw_check_counters(c, "after fsync", 0, 0, -EXT4_B2C(sbi, blocks));
+	KUNIT_EXPECT_EQ_MSG(test, i_size_read(c->inode), written,
+			    "after fsync: i_size");
+	KUNIT_EXPECT_EQ_MSG(test, EXT4_I(c->inode)->i_disksize, written,
+			    "after fsync: i_disksize");
+	iw_check_read_back(c, "after fsync", 0, written, 0x5a);
+	iw_cleanup_check(c);
+}
+
+/*
+ * Unlink and eviction of an inode with dirty delayed data near ENOSPC:
+ * everything it reserved and everything it had allocated comes back,
+ * exactly once, whether the last reference goes before writeback, while
+ * it is in flight, or after the name went with the file closed.  The
+ * victim has @synced blocks written and synced, then @dirty more blocks
+ * written and left dirty, on a file system with @headroom clusters free
+ * beyond them.  Checked: while the victim lives, its reservation (and the
+ * quota reservation with it) and i_blocks; after its eviction, the file
+ * system's dirty and free cluster counters at their values from before
+ * the victim was created; then a write of all that free space to another
+ * file succeeds and is written back (fsync 0), so that none of it is
+ * counted free without being allocatable.
+ */
+enum iw_unlink_how {
+	UNLINK_OPEN,		/* unlink with the file open, then close */
+	UNLINK_WRITEBACK,	/* start writeback, unlink, close at once */
+	UNLINK_CLOSED,		/* close, then unlink */
+};
+
+struct unlink_row {
+	const char *desc;
+	const struct iw_fs *fs;
+	s64 headroom;
+	unsigned int synced, dirty;
+	enum iw_unlink_how how;
+};
+
+static const struct unlink_row unlink_rows[] = {
+	{ "1k da: dirty, unlinked open", &fs_1k_jnl, 8, 4, 6, UNLINK_OPEN },
+	{ "1k da: dirty, writeback started, unlinked", &fs_1k_jnl, 8, 4, 6,
+	  UNLINK_WRITEBACK },
+	{ "1k da: dirty, closed, unlinked", &fs_1k_jnl, 8, 4, 6,
+	  UNLINK_CLOSED },
+	{ "4k da: dirty, unlinked open", &fs_4k_jnl, 8, 2, 5, UNLINK_OPEN },
+	{ "4k da: dirty, writeback started, unlinked", &fs_4k_jnl, 8, 2, 5,
+	  UNLINK_WRITEBACK },
+	{ "1k nd: dirty, unlinked open", &fs_1k_jnl_nd, 8, 4, 6,
+	  UNLINK_OPEN },
+	{ "4k nd: dirty, writeback started, unlinked", &fs_4k_jnl_nd, 8, 2,
+	  5, UNLINK_WRITEBACK },
+};
+
+KUNIT_ARRAY_PARAM_DESC(unlink_rows, unlink_rows, desc);
+
+static void unlink_dirty_test(struct kunit *test)
+{
+	const struct unlink_row *r = test->param_value;
+	struct ext4_kunit_counters before, now;
+	unsigned int bsize = r->fs->mkfs.block_size;
+	unsigned int all = r->synced + r->dirty;
+	struct inode *vinode;
+	struct file *victim;
+	struct iw_ctx *c;
+	s64 quota;
+	int ret;
+
+	c = iw_setup(test, r->fs, "file");
+	iw_fill(c, r->headroom + all, 0);
+	ext4_kunit_read_counters(c->inode, &before);
+
+	victim = iw_open(c, "victim");
+	vinode = file_inode(victim);
+	iw_write(test, victim, 0, (loff_t)r->synced * bsize);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(victim, 0), 0);
+	iw_write(test, victim, (loff_t)r->synced * bsize,
+		 (loff_t)r->dirty * bsize);
+
+	/* While it lives: dirty blocks reserved (delalloc) or allocated. */
+	ext4_kunit_read_counters(vinode, &now);
+	quota = IS_ENABLED(CONFIG_QUOTA) && r->fs->delalloc ?
+		(s64)r->dirty * bsize : 0;
+	KUNIT_EXPECT_EQ_MSG(test, now.reserved_data_blocks,
+			    r->fs->delalloc ? r->dirty : 0,
+			    "victim: i_reserved_data_blocks");
+	KUNIT_EXPECT_EQ_MSG(test, now.reserved_quota, quota,
+			    "victim: quota reservation (bytes)");
+	KUNIT_EXPECT_EQ_MSG(test, (u64)vinode->i_blocks,
+			    (u64)(r->fs->delalloc ? r->synced : all) *
+			    (bsize >> 9), "victim: i_blocks");
+	KUNIT_EXPECT_EQ_MSG(test, now.free_clusters - before.free_clusters,
+			    -(s64)(r->fs->delalloc ? r->synced : all),
+			    "victim written: free clusters delta");
+	KUNIT_EXPECT_EQ_MSG(test, now.dirty_clusters - before.dirty_clusters,
+			    (s64)(r->fs->delalloc ? r->dirty : 0),
+			    "victim written: dirty clusters delta");
+
+	switch (r->how) {
+	case UNLINK_WRITEBACK:
+		KUNIT_ASSERT_EQ(test, filemap_fdatawrite(vinode->i_mapping),
+				0);
+		fallthrough;
+	case UNLINK_OPEN:
+		KUNIT_ASSERT_EQ(test, iw_unlink(c, "victim"), 0);
+		iw_close(victim);
+		break;
+	case UNLINK_CLOSED:
+		iw_close(victim);
+		KUNIT_ASSERT_EQ(test, iw_unlink(c, "victim"), 0);
+		break;
+	}
+	/* The inode is gone once nothing holds it. */
+	ext4_kunit_read_counters(c->inode, &now);
+	KUNIT_EXPECT_EQ_MSG(test, now.dirty_clusters, before.dirty_clusters,
+			    "after eviction: dirty clusters");
+	KUNIT_EXPECT_EQ_MSG(test, now.free_clusters, before.free_clusters,
+			    "after eviction: free clusters");
+
+	/* All of the free space is there to be written, and written back. */
+	c->zero = before;
+	iw_start(c, &(struct iw_start){});
+	iw_write(test, c->file, 0, (loff_t)(r->headroom + all) * bsize);
+	ret = vfs_fsync(c->file, 0);
+	KUNIT_EXPECT_EQ_MSG(test, ret, 0, "fsync of the space the victim freed");
+	iw_check_counters(c, "after fsync", 0, 0, -(r->headroom + all));
+	iw_check_read_back(c, "after fsync", 0,
+			   (loff_t)(r->headroom + all) * bsize, 0x5a);
+	iw_cleanup_check(c);
+}
+
+/*
+ * A write fault near full: once free space is low enough that writes stop
+ * using delayed allocation (ext4_nonda_switch()), so do faults through a
+ * shared mapping; the fault's blocks are allocated, with no reservation
+ * left behind, the data is written back by fsync and reads back, and every
+ * counter comes back to its baseline.  Checked like nonda_switch_test:
+ * 600 clusters free, 500 of them reserved by another file's dirty data,
+ * which the switch pushes out first.
+ */
+static void mmap_nonda_test(struct kunit *test)
+{
+	static const struct iw_es faulted[] = { UW(0, P1), {} };
+	static const struct iw_es synced[] = { WR(0, P1), {} };
+	const size_t n = 333;
+	char data[333];
+	struct ext4_kunit_counters first;
+	struct file *other, *filler;
+	struct ext4_sb_info *sbi;
+	unsigned long addr;
+	struct iw_ctx *c;
+	s64 free;
+
+	c = iw_setup(test, &fs_1k, "file");
+	sbi = c->fs->sbi;
+	other = ext4_kunit_create_file(test, c->fs->mnt, "other");
+	filler = ext4_kunit_create_file(test, c->fs->mnt, "filler");
+	ext4_kunit_read_counters(c->inode, &first);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, PAGE_SIZE), 0);
+
+	free = percpu_counter_sum(&sbi->s_freeclusters_counter);
+	KUNIT_ASSERT_EQ(test, vfs_fallocate(filler, 0, 0, KB(free - 600)), 0);
+	iw_write(test, other, 0, KB(500));
+	KUNIT_ASSERT_EQ(test, EXT4_I(file_inode(other))->i_reserved_data_blocks,
+			500);
+
+	memset(data, 0x5a, n);
+	iw_start(c, &(struct iw_start){});
+	addr = kunit_vm_mmap(test, c->file, 0, PAGE_SIZE,
+			     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the file failed");
+	KUNIT_ASSERT_LT_MSG(test, addr, TASK_SIZE, "mmap: error %ld",
+			    (long)addr);
+	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 100),
+					       data, n), 0, "fault at 100");
+	KUNIT_EXPECT_EQ_MSG(test,
+			    EXT4_I(file_inode(other))->i_reserved_data_blocks,
+			    0, "delalloc of the other file was not written");
+	c->base.dirty_clusters -= 500;
+	c->base.free_clusters -= 500;
+	/*
+	 * The folio's blocks are allocated (unwritten until written back),
+	 * nothing is reserved.
+	 */
+	iw_expect_mapped(c, "after the fault", faulted);
+	iw_check_counters(c, "after the fault", 0, 0, -P1);
+	KUNIT_EXPECT_EQ(test, c->inode->i_blocks, (blkcnt_t)P1 * 2);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_expect_mapped(c, "after fsync", synced);
+	iw_check_counters(c, "after fsync", 0, 0, -P1);
+	iw_check_read_back(c, "after fsync", 100, 100 + n, 0x5a);
+
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&other->f_path, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&filler->f_path, 0), 0);
+	c->zero = first;
+	iw_cleanup_check(c);
+}
+
+/*
  * The case expects ext4 to have recorded a file system error (an extent
  * tree that cannot be read, an aborted journal): check that it did and
  * clear the flag, so that the unmount of the fixture, which fails a case
@@ -2963,6 +3316,9 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(bad_row_test, bad_rows_gen_params),
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
 	KUNIT_CASE(wb_map_error_test),
+	KUNIT_CASE_PARAM(wb_enospc_test, wb_enospc_rows_gen_params),
+	KUNIT_CASE_PARAM(unlink_dirty_test, unlink_rows_gen_params),
+	KUNIT_CASE(mmap_nonda_test),
 	KUNIT_CASE_PARAM(leaf_error_test, leaf_rows_gen_params),
 	KUNIT_CASE(aborted_journal_test),
 	KUNIT_CASE_PARAM(wb_inflight_test, inflight_rows_gen_params),
