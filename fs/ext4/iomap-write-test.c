@@ -2095,6 +2095,69 @@ static void wb_enospc_test(struct kunit *test)
 }
 
 /*
+ * The unwritten extent conversion at writeback completion near ENOSPC.
+ * Converting part of an unwritten extent splits it, and when the inode's
+ * extent tree is full the split needs a new tree block.  With the only
+ * free blocks freed by a transaction that has not committed yet, that
+ * allocation must wait for the commit rather than fail: a failed
+ * conversion leaves the written data behind an unwritten extent, which
+ * reads back as zeroes.
+ *
+ * nodelalloc, 1k blocks: three one-block extents written and synced at
+ * blocks 0, 2 and 4, then 8 blocks written at block 10 (one unwritten
+ * extent: four in all, as many as the inode holds); the file system is
+ * then filled, 2 blocks of the filler freed in the running transaction,
+ * and only the page of blocks 12-15 written back.  On 4 KiB pages that
+ * splits the extent in three; on larger pages the folio covers the
+ * whole extent and no split is needed, which the case checks just the
+ * same.
+ */
+static void conv_enospc_test(struct kunit *test)
+{
+	static const struct iw_es synced[] = {
+		WR(0, 1), WR(2, 1), WR(4, 1), WR(10, 8), {}
+	};
+	struct ext4_sb_info *sbi;
+	struct file *filler;
+	struct iw_ctx *c;
+	loff_t start;
+	int ret, i;
+
+	c = iw_setup(test, &fs_1k_jnl_nd, "file");
+	sbi = c->fs->sbi;
+	iw_start(c, &(struct iw_start){});
+	for (i = 0; i <= 4; i += 2)
+		iw_write(test, c->file, KB(i), KB(1));
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_write(test, c->file, KB(10), KB(8));
+	KUNIT_ASSERT_EQ(test, EXT4_I(c->inode)->i_disksize, KB(5));
+
+	iw_fill(c, 0, 0);
+	filler = iw_open(c, "filler");
+	ret = vfs_truncate(&filler->f_path,
+			   i_size_read(file_inode(filler)) - KB(2));
+	iw_close(filler);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_ASSERT_GT_MSG(test, atomic_read(&sbi->s_mb_free_pending), 0,
+			    "the freed blocks are not pending a commit");
+
+	start = round_down(KB(12), PAGE_SIZE);
+	KUNIT_EXPECT_EQ_MSG(test,
+			    filemap_write_and_wait_range(c->inode->i_mapping,
+							 start, start + PAGE_SIZE - 1),
+			    0, "writeback of the page of block 12");
+	KUNIT_EXPECT_EQ_MSG(test, vfs_fsync(c->file, 0), 0,
+			    "fsync: data written back but not converted");
+	iw_expect_mapped(c, "after fsync", synced);
+	iw_check_read_back_ranges(c, "after fsync", (const struct iw_bytes[]){
+		{ 0, KB(1), 0x5a }, { KB(2), KB(3), 0x5a },
+		{ KB(4), KB(5), 0x5a }, { KB(10), KB(18), 0x5a } }, 4);
+	/* The filler stays: what is free in the end is the 2 + 11 blocks. */
+	c->zero.free_clusters = 2 + 11;
+	iw_cleanup_check(c);
+}
+
+/*
  * Unlink and eviction of an inode with dirty delayed data near ENOSPC:
  * everything it reserved and everything it had allocated comes back,
  * exactly once, whether the last reference goes before writeback, while
@@ -3317,6 +3380,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(wb_error_test, wberr_rows_gen_params),
 	KUNIT_CASE(wb_map_error_test),
 	KUNIT_CASE_PARAM(wb_enospc_test, wb_enospc_rows_gen_params),
+	KUNIT_CASE(conv_enospc_test),
 	KUNIT_CASE_PARAM(unlink_dirty_test, unlink_rows_gen_params),
 	KUNIT_CASE(mmap_nonda_test),
 	KUNIT_CASE_PARAM(leaf_error_test, leaf_rows_gen_params),
