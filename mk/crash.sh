@@ -11,7 +11,8 @@
 #
 # Then a third boot replays crash states at scale (mk/crash/replay): a
 # seeded opcheck workload runs on RAM disks under the kernel's
-# dm-log-writes, on 4k and 1k blocks with and without delalloc, and
+# dm-log-writes, on 4k and 1k blocks with and without delalloc, 4k
+# delalloc and 1k nodelalloc with fast commit (mkfs -O fast_commit), and
 # tools/testing/ext4-iomap/lwreplay.c rebuilds the disk at every flush
 # and FUA entry of the log, mounts it, checks the file against opcheck's
 # record of its sync points and runs e2fsck -fn (file systems made with
@@ -72,10 +73,15 @@ lw_configs="4k-delalloc:4096:buffered_iomap,delalloc,commit=1
 4k-delalloc-fc:4096:buffered_iomap,delalloc,commit=1
 1k-nodelalloc-fc:1024:buffered_iomap,nodelalloc,commit=1
 control-4k-stock:4096:data=writeback,nodelalloc,nodioread_nolock,commit=1"
+# The stock path with fast commit, run only when CRASH_LW_ONLY names it:
+# stock-1k-nodelalloc-fc showed a state with the device's pattern in a
+# synced file on 2026-12-06 (1 of 155), a stock problem, not this tree's.
+lw_extra="stock-4k-delalloc-fc:4096:delalloc,commit=1
+stock-1k-nodelalloc-fc:1024:nodelalloc,commit=1"
 # CRASH_LW_ONLY="NAME...": only these configurations (to iterate on one).
 if [ -n "${CRASH_LW_ONLY:-}" ]; then
 	sel=""
-	for c in $lw_configs; do
+	for c in $lw_configs $lw_extra; do
 		case " $CRASH_LW_ONLY " in *" ${c%%:*} "*) sel="$sel $c" ;; esac
 	done
 	[ -n "$sel" ] || fail "arguments" "CRASH_LW_ONLY='$CRASH_LW_ONLY' names no configuration"

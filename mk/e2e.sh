@@ -21,7 +21,8 @@
 #   1. kernel: bzImage built in BUILD_DIR/e2e-x86_64 from allnoconfig +
 #      mk/e2e/kernel.config (.config regenerated only when the fragment
 #      changes; every wanted option checked);
-#   2. initramfs: busybox, fio, mke2fs, e2fsck, chattr, lsattr, xfs_io, dmsetup
+#   2. initramfs: busybox, fio, mke2fs, e2fsck, chattr, lsattr, xfs_io,
+#      xfs_quota, dmsetup
 #      and their libraries from this machine's Debian packages (cached
 #      in BUILD_DIR/e2e), plus
 #      mk/e2e/init and the fio jobs of mk/e2e/fio;
@@ -172,7 +173,7 @@ tool() {
 	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1"
 }
 missing=""
-for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io dmsetup cpio gzip ldd timeout; do
+for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io xfs_quota dmsetup cpio gzip ldd timeout; do
 	tool "$t" >/dev/null || missing="$missing $t"
 done
 [ -z "$missing" ] || fail "tools" "missing:$missing (run 'make deps')"
@@ -280,7 +281,8 @@ ti=$(date +%s)
 # The base archive: binaries and libraries, rebuilt when one of them or
 # this script changes.
 bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)"
-      "$(tool chattr)" "$(tool lsattr)" "$(tool xfs_io)" "$(tool dmsetup)")
+      "$(tool chattr)" "$(tool lsattr)" "$(tool xfs_io)" "$(tool dmsetup)"
+      "$(tool xfs_quota)")
 mapfile -t libs < <(for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | LC_ALL=C sort -u)
 if for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done | grep -q 'not found'; then
@@ -294,7 +296,7 @@ base=$work/base-$key.cpio.gz
 libpath=$(printf '%s\n' "${libs[@]}" | xargs -r -n1 dirname | LC_ALL=C sort -u | tr '\n' ':')
 libpath=${libpath%:}
 if [ ! -f "$base" ]; then
-	msg "packing busybox, fio, e2fsprogs, xfs_io, dmsetup and ${#libs[@]} libraries"
+	msg "packing busybox, fio, e2fsprogs, xfs_io, xfs_quota, dmsetup and ${#libs[@]} libraries"
 	root=$work/base-root
 	rm -rf "$root" "$work"/base-*.cpio.gz
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,e2e} || fail "initramfs" "mkdir $root"
@@ -305,7 +307,8 @@ if [ ! -f "$base" ]; then
 	       cp "${bins[4]}" "$root/usr/bin/chattr" &&
 	       cp "${bins[5]}" "$root/usr/bin/lsattr" &&
 	       cp "${bins[6]}" "$root/usr/sbin/xfs_io" &&
-	       cp "${bins[7]}" "$root/usr/sbin/dmsetup"; }; then
+	       cp "${bins[7]}" "$root/usr/sbin/dmsetup" &&
+	       cp "${bins[8]}" "$root/usr/sbin/xfs_quota"; }; then
 		fail "initramfs" "copying the binaries"
 	fi
 	for l in "${libs[@]}" "${extra[@]}"; do

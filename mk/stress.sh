@@ -13,6 +13,16 @@
 # one for a clean kernel log), the console in BUILD_DIR/results/stress.log.
 # A failure prints its seed; `make stress STRESS_SEED=N` reruns it alone.
 #
+# STRESS_MODE=nearfull runs mk/stress/nearfull instead: writers on a
+# file system a few MiB from full, their data checked after a remount,
+# the kernel log searched for lost data, the stock path as the control.
+# Results: BUILD_DIR/results/nearfull.tsv, the console in nearfull.log.
+# NF_SEEDS (default 1), NF_CONFIGS (name/blocksize/mkfs features/mount
+# options, see the default below; "-ql": quota limits), NF_FS_MB (24),
+# NF_WRITERS (4), NF_OPS (1500 per writer), NF_FILES (12 per writer),
+# NF_MAXSIZE (1 MiB per file), NF_QLIMIT_MB (8).  STRESS_KERNEL=e2e boots
+# the e2e kernel instead of the debug kernel (quicker under TCG).
+#
 # Usage: stress.sh REPO_DIR BUILD_DIR
 # Environment: STRESS_SEED (default 1), STRESS_OPS (operations per worker,
 #   default 300), STRESS_WBRACE (rounds of wbrace, default 1000),
@@ -38,7 +48,7 @@ msg() { echo "mk: stress: $*"; }
 fail() { printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$tsv"; echo "mk: stress: error: $1: $2" >&2; echo "stress: 0 passed, 1 failed"; exit 1; }
 
 case "$mode" in mixed|nearfull) ;; *) fail "arguments" "STRESS_MODE='$mode' is not mixed or nearfull" ;; esac
-nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc}
+nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-da-ql/4096/quota/buffered_iomap,delalloc 1k-nda-ql/1024/quota/buffered_iomap,nodelalloc 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc 4k-stock-ql/4096/quota/delalloc}
 nf_seeds=${NF_SEEDS:-1}
 case "$nf_configs$nf_seeds" in *[!A-Za-z0-9_/,=.\ -]*) fail "arguments" "NF_CONFIGS or NF_SEEDS" ;; esac
 seed=${STRESS_SEED:-1}
@@ -98,6 +108,7 @@ NF_WRITERS=${NF_WRITERS:-4}
 NF_OPS=${NF_OPS:-1500}
 NF_FILES=${NF_FILES:-12}
 NF_MAXSIZE=${NF_MAXSIZE:-1048576}
+NF_QLIMIT_MB=${NF_QLIMIT_MB:-8}
 CONF
 pack_initramfs "$root" "$work/stress.cpio.gz" &&
 	cat "$base" "$work/stress.cpio.gz" > "$work/initrd.img" || fail "initramfs" "packing $root"
@@ -128,7 +139,9 @@ grep -E '^(not )?ok [0-9]+ - |^# stress|^# nearfull' "$log" | sed 's/^/    /'
 
 tap_to_tsv "$log" >> "$tsv"
 if [ "$mode" = nearfull ]; then
-	want=$(( $(echo "$nf_seeds" | wc -w) * $(echo "$nf_configs" | wc -w) * 4 ))
+	# Four results per configuration and seed, five with a quota limit.
+	want=$(( $(echo "$nf_seeds" | wc -w) * ($(echo "$nf_configs" | wc -w) * 4 +
+		$(echo "$nf_configs" | tr ' ' '\n' | grep -c '^[^/]*-ql/')) ))
 else
 	want=$(( $(echo "$configs" | wc -w) * (3 + 2 + 1 + 2) ))
 fi

@@ -5,8 +5,9 @@
 # directory's kunitconfig on UML (and 20 repeated UML runs), on an x86_64
 # debug kernel (KASAN, lockdep, DEBUG_VM, UBSAN) and on arm64 with 64 KiB
 # pages, the e2e run (fio and file operations on ext4 in an x86_64 guest,
-# see mk/e2e.sh), the crash check (mk/crash.sh), the stress (mk/stress.sh,
-# on the x86_64 debug kernel), the static checks and the series
+# see mk/e2e.sh), the crash check (mk/crash.sh), the stress and the
+# near-full stress (mk/stress.sh, on the x86_64 debug kernel), the static
+# checks and the series
 # (mk/series.sh: git am to a clean base, checkpatch --strict, every
 # prefix of the series built for UML; TEST_SERIES_BUILD=0 skips the
 # builds), seeded x86_64 randconfigs (mk/matrix.sh randconfig); then the

@@ -14,15 +14,19 @@
  * from full (mk/stress/nearfull):
  *
  *   create (O_TRUNC), buffered writes (overwrites, appends, writes beyond
- *   EOF, long sequential ones), truncate down and up, unlink (often with
+ *   EOF, long sequential ones), stores through a shared mapping (one page
+ *   inside EOF at a time, so that a write fault that fails with SIGBUS
+ *   stored nothing), truncate down and up, unlink (often with
  *   the file still open, written to and then closed: an orphan with dirty
  *   delayed data), close, fsync, fdatasync, syncfs, reads of random
  *   ranges compared with the mirror, and chown to one of 256 user and
  *   group ids (on a file system with quota, each new id needs its quota
- *   structure written, which grows the quota files near ENOSPC).
+ *   structure written, which grows the quota files near ENOSPC; root
+ *   only).
  *
  * A write may be short or fail with ENOSPC or EDQUOT: the mirror gets
- * exactly the bytes the write reported.  Everything else must succeed:
+ * exactly the bytes the write reported; a store whose write fault failed
+ * (SIGBUS) is not recorded.  Everything else must succeed:
  * above all fsync, fdatasync and syncfs, which report a failed writeback
  * (data the file system accepted and then lost), and every read must
  * match the mirror.  The run goes on after such a failure, so that its
@@ -40,11 +44,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,10 +71,12 @@ static size_t maxsize = 1 << 20, maxlen = 256 << 10;
 static unsigned long nop;
 static int verbose;
 static char oplog[LOG_OPS][80];
+static sigjmp_buf bus_jmp;
+static long page_size;
 
 static struct {
 	unsigned long writes, short_writes, nospc, bytes, unlinks, orphans;
-	unsigned long truncates, syncs, reads, chowns;
+	unsigned long truncates, syncs, reads, chowns, stores, faults_failed;
 	unsigned long sync_errors, read_errors;
 } st;
 
@@ -212,6 +221,51 @@ static void do_write(int i)
 		fatal("write mirror", i);
 }
 
+static void on_sigbus(int sig)
+{
+	siglongjmp(bus_jmp, 1);
+}
+
+/*
+ * Store into one page of the file through a shared mapping: the write
+ * fault reserves or allocates the page's blocks, and fails with SIGBUS
+ * (nothing stored) when it cannot.
+ */
+static void do_store(int i)
+{
+	struct slot *s = &slots[i];
+	off_t size = msize(i), page;
+	size_t off, len, k;
+	unsigned char v = rnd() | 1;
+	unsigned char *map;
+
+	if (size < page_size)
+		return;
+	page = rnd_below(size / page_size) * page_size;
+	off = rnd_below(page_size);
+	len = 1 + rnd_below(page_size - off);
+	for (k = 0; k < len; k++) {
+		buf[k] = v + k;
+		if (!buf[k])
+			buf[k] = 0x5a;
+	}
+	logop("store f%d %lld+%zu", i, (long long)(page + off), len);
+	map = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   s->fd, page);
+	if (map == MAP_FAILED)
+		fatal("mmap", i);
+	st.stores++;
+	if (sigsetjmp(bus_jmp, 1)) {
+		/* The fault failed before anything was stored. */
+		st.faults_failed++;
+	} else {
+		memcpy(map + off, buf, len);
+		if (pwrite(s->mfd, buf, len, page + off) != (ssize_t)len)
+			fatal("write mirror", i);
+	}
+	munmap(map, page_size);
+}
+
 static void do_truncate(int i)
 {
 	struct slot *s = &slots[i];
@@ -252,6 +306,8 @@ static void do_chown(int i)
 	uid_t uid = 1000 + rnd_below(256);
 	gid_t gid = 1000 + rnd_below(256);
 
+	if (geteuid())
+		return;
 	logop("chown f%d %u:%u", i, uid, gid);
 	st.chowns++;
 	/* Allocating the ids' quota structures may fail near ENOSPC. */
@@ -362,8 +418,10 @@ static int run(unsigned long ops, int files)
 			if (slots[f].fd < 0)
 				continue;
 		}
-		if (what < 50) {
+		if (what < 44) {
 			do_write(f);
+		} else if (what < 50) {
+			do_store(f);
 		} else if (what < 60) {
 			do_read(f);
 		} else if (what < 70) {
@@ -384,6 +442,7 @@ static int run(unsigned long ops, int files)
 		slot_close(k);
 	printf("nearfull: %lu ops: %lu writes (%lu short, %lu ENOSPC/EDQUOT, %lu bytes), ",
 	       ops, st.writes, st.short_writes, st.nospc, st.bytes);
+	printf("%lu stores (%lu faults failed), ", st.stores, st.faults_failed);
 	printf("%lu truncates, %lu unlinks (%lu orphans), %lu syncs, %lu reads, %lu chowns; ",
 	       st.truncates, st.unlinks, st.orphans, st.syncs, st.reads, st.chowns);
 	printf("%lu sync errors, %lu read mismatches\n", st.sync_errors, st.read_errors);
@@ -512,6 +571,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rng = seed * 0x9e3779b97f4a7c15ULL + 1;
+	page_size = sysconf(_SC_PAGESIZE);
+	{
+		struct sigaction sa = { .sa_handler = on_sigbus };
+
+		sigaction(SIGBUS, &sa, NULL);
+	}
 	return run(ops, files);
 usage:
 	fprintf(stderr,
