@@ -48,7 +48,7 @@ msg() { echo "mk: stress: $*"; }
 fail() { printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$tsv"; echo "mk: stress: error: $1: $2" >&2; echo "stress: 0 passed, 1 failed"; exit 1; }
 
 case "$mode" in mixed|nearfull) ;; *) fail "arguments" "STRESS_MODE='$mode' is not mixed or nearfull" ;; esac
-nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-da-ql/4096/quota/buffered_iomap,delalloc 1k-nda-ql/1024/quota/buffered_iomap,nodelalloc 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc 4k-stock-ql/4096/quota/delalloc}
+nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-da-ql/4096/quota/buffered_iomap,delalloc,usrquota,grpquota 1k-nda-ql/1024/quota/buffered_iomap,nodelalloc,usrquota,grpquota 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc 4k-stock-ql/4096/quota/delalloc,usrquota,grpquota}
 nf_seeds=${NF_SEEDS:-1}
 case "$nf_configs$nf_seeds" in *[!A-Za-z0-9_/,=.\ -]*) fail "arguments" "NF_CONFIGS or NF_SEEDS" ;; esac
 seed=${STRESS_SEED:-1}

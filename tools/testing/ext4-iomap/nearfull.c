@@ -3,7 +3,7 @@
  * nearfull - a writer on a nearly full file system, recorded in a mirror
  *
  * Usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN]
- *                 [-v] DIR MIRROR
+ *                 [-u UID:GID] [-v] DIR MIRROR
  *        nearfull -V DIR MIRROR
  *
  * Applies a seeded, reproducible random sequence of operations to FILES
@@ -32,6 +32,9 @@
  * match the mirror.  The run goes on after such a failure, so that its
  * count and the verification are complete; the exit status is then 1.
  *
+ * With -u, the writer drops root for that user and group first (for quota
+ * limits, which root does not have to respect).
+ *
  * -V compares DIR with MIRROR after a remount: the same file names, the
  * same sizes, the same bytes.  It prints every file that differs, with its
  * first differing byte and the number of bytes that differ, and exits 1
@@ -51,6 +54,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -75,7 +79,7 @@ static sigjmp_buf bus_jmp;
 static long page_size;
 
 static struct {
-	unsigned long writes, short_writes, nospc, bytes, unlinks, orphans;
+	unsigned long writes, short_writes, nospc, dquot, bytes, unlinks, orphans;
 	unsigned long truncates, syncs, reads, chowns, stores, faults_failed;
 	unsigned long sync_errors, read_errors;
 } st;
@@ -209,9 +213,12 @@ static void do_write(int i)
 	st.writes++;
 	n = pwrite(s->fd, buf, len, off);
 	if (n < 0) {
-		if (errno != ENOSPC && errno != EDQUOT)
+		if (errno == EDQUOT)
+			st.dquot++;
+		else if (errno == ENOSPC)
+			st.nospc++;
+		else
 			fatal("write", i);
-		st.nospc++;
 		return;
 	}
 	if ((size_t)n < len)
@@ -440,8 +447,8 @@ static int run(unsigned long ops, int files)
 	}
 	for (k = 0; k < files; k++)
 		slot_close(k);
-	printf("nearfull: %lu ops: %lu writes (%lu short, %lu ENOSPC/EDQUOT, %lu bytes), ",
-	       ops, st.writes, st.short_writes, st.nospc, st.bytes);
+	printf("nearfull: %lu ops: %lu writes (%lu short, %lu ENOSPC, %lu EDQUOT, %lu bytes), ",
+	       ops, st.writes, st.short_writes, st.nospc, st.dquot, st.bytes);
 	printf("%lu stores (%lu faults failed), ", st.stores, st.faults_failed);
 	printf("%lu truncates, %lu unlinks (%lu orphans), %lu syncs, %lu reads, %lu chowns; ",
 	       st.truncates, st.unlinks, st.orphans, st.syncs, st.reads, st.chowns);
@@ -524,8 +531,10 @@ int main(int argc, char **argv)
 {
 	unsigned long ops = 2000, seed = 1;
 	int files = 12, check = 0, c;
+	unsigned int uid = 0, gid = 0;
+	int as_user = 0;
 
-	while ((c = getopt(argc, argv, "s:n:f:m:w:vV")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:f:m:w:u:vV")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoul(optarg, NULL, 0);
@@ -541,6 +550,11 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			maxlen = strtoul(optarg, NULL, 0);
+			break;
+		case 'u':
+			if (sscanf(optarg, "%u:%u", &uid, &gid) != 2)
+				goto usage;
+			as_user = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -563,6 +577,10 @@ int main(int argc, char **argv)
 		perror("nearfull: malloc");
 		return 2;
 	}
+	if (as_user && (setgroups(0, NULL) || setgid(gid) || setuid(uid))) {
+		perror("nearfull: dropping root");
+		return 2;
+	}
 	if (check)
 		return verify();
 	if ((mkdir(dir, 0755) && errno != EEXIST) ||
@@ -580,7 +598,7 @@ int main(int argc, char **argv)
 	return run(ops, files);
 usage:
 	fprintf(stderr,
-		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-v] DIR MIRROR\n"
+		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-u UID:GID] [-v] DIR MIRROR\n"
 		"       nearfull -V DIR MIRROR\n");
 	return 2;
 }
