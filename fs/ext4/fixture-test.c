@@ -500,6 +500,8 @@ static const struct mount_case mount_cases[] = {
 	  NULL, true },
 	{ "4k", { FS_4K }, "delalloc", true },
 	{ "4k journal nodelalloc", { FS_4K, JOURNAL }, "nodelalloc", false },
+	{ "1k fast_commit", { FS_1K, .journal_blocks = 1280,
+	  .feature_fast_commit = true }, NULL, true },
 	{ "4k bigalloc", { FS_4K_BIG }, NULL, true },
 	{ "4k bigalloc journal nodelalloc", { FS_4K_BIG, JOURNAL },
 	  "nodelalloc", false },
@@ -534,6 +536,16 @@ static void mount_fresh_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, !!test_opt(fs->sb, DELALLOC), c->delalloc);
 	KUNIT_EXPECT_EQ(test, !!ext4_has_feature_64bit(fs->sb),
 			p->feature_64bit);
+	/* Fast commits: the feature, and jbd2's area at the journal's end. */
+	KUNIT_EXPECT_EQ(test, !!test_opt2(fs->sb, JOURNAL_FAST_COMMIT),
+			p->feature_fast_commit);
+	if (p->feature_fast_commit) {
+		KUNIT_EXPECT_TRUE(test,
+				  jbd2_has_feature_fast_commit(sbi->s_journal));
+		KUNIT_EXPECT_EQ(test, sbi->s_journal->j_fc_last -
+				sbi->s_journal->j_fc_first + 1,
+				JBD2_DEFAULT_FAST_COMMIT_BLOCKS);
+	}
 	KUNIT_EXPECT_EQ(test, sb_rdonly(fs->sb), false);
 
 	KUNIT_EXPECT_EQ(test,

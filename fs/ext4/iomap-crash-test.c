@@ -37,7 +37,9 @@
  *
  * The scenarios run on 1k and 4k blocks, with and without delalloc, with
  * a journal that commits only when asked to (commit=600), so that the log
- * is the same on every run.
+ * is the same on every run; and on 1k nodelalloc and 4k delalloc with
+ * fast commits, where fsync and fdatasync commit through the fast commit
+ * area and the mount replays it.
  */
 
 #include <kunit/ramdisk.h>
@@ -193,11 +195,19 @@ struct cr_fs {
 #define CR_MKFS_4K	{ .block_size = 4096, .blocks_count = 2048, \
 			  .journal_blocks = 1024 }
 
+/* With fast commits: the journal needs room for their area as well. */
+#define CR_MKFS_1K_FC	{ .block_size = 1024, .blocks_count = 4096, \
+			  .journal_blocks = 1536, .feature_fast_commit = true }
+#define CR_MKFS_4K_FC	{ .block_size = 4096, .blocks_count = 4096, \
+			  .journal_blocks = 1536, .feature_fast_commit = true }
+
 static const struct cr_fs cr_fs[] = {
 	{ "1k da", CR_MKFS_1K, "buffered_iomap,delalloc,commit=600" },
 	{ "1k nd", CR_MKFS_1K, "buffered_iomap,nodelalloc,commit=600" },
 	{ "4k da", CR_MKFS_4K, "buffered_iomap,delalloc,commit=600" },
 	{ "4k nd", CR_MKFS_4K, "buffered_iomap,nodelalloc,commit=600" },
+	{ "1k nd fc", CR_MKFS_1K_FC, "buffered_iomap,nodelalloc,commit=600" },
+	{ "4k da fc", CR_MKFS_4K_FC, "buffered_iomap,delalloc,commit=600" },
 };
 
 struct cr_param {
@@ -262,6 +272,9 @@ struct cr_ctx {
 };
 
 static atomic_t cr_total_states = ATOMIC_INIT(0);
+/* Of those, the states of the file systems with fast commits. */
+static atomic_t cr_fc_states = ATOMIC_INIT(0);
+static atomic_t cr_fc_commits = ATOMIC_INIT(0);
 
 /* The bit of a value in a set of allowed values; -1 if never written. */
 static int cr_vbit(u8 v)
@@ -728,6 +741,7 @@ static void crash_test(struct kunit *test)
 {
 	const struct cr_param *p = test->param_value;
 	const struct cr_scenario *sc = p->sc;
+	unsigned long fc;
 	unsigned int spb;
 	struct cr_ctx *c;
 	int i, n, err;
@@ -781,6 +795,7 @@ static void crash_test(struct kunit *test)
 	n = kunit_ramdisk_log_len(c->fs->disk);
 	KUNIT_ASSERT_GT_MSG(test, n, 0, "write log");
 	kunit_ramdisk_log_stop(c->fs->disk);
+	fc = c->fs->sbi->s_fc_stats.fc_num_commits;
 
 	c->image = kunit_ramdisk_create(test, get_capacity(c->fs->disk));
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, c->image);
@@ -790,14 +805,19 @@ static void crash_test(struct kunit *test)
 
 	cr_check_states(c, n);
 	atomic_add(c->checked, &cr_total_states);
-	kunit_info(test, "%u crash states checked, %d log entries, seed %lu, stride %u\n",
-		   c->checked, n, crash_seed, max(crash_stride, 1U));
+	if (p->fs->mkfs.feature_fast_commit) {
+		atomic_add(c->checked, &cr_fc_states);
+		atomic_add(fc, &cr_fc_commits);
+	}
+	kunit_info(test, "%u crash states checked, %d log entries, %lu fast commits, seed %lu, stride %u\n",
+		   c->checked, n, fc, crash_seed, max(crash_stride, 1U));
 }
 
 static void crash_suite_exit(struct kunit_suite *suite)
 {
-	pr_info("ext4_iomap_crash: %d crash states checked in all\n",
-		atomic_read(&cr_total_states));
+	pr_info("ext4_iomap_crash: %d crash states checked in all, %d of them with fast commits (%d fast commits)\n",
+		atomic_read(&cr_total_states), atomic_read(&cr_fc_states),
+		atomic_read(&cr_fc_commits));
 }
 
 static struct kunit_case ext4_iomap_crash_test_cases[] = {

@@ -32,6 +32,10 @@ struct vfsmount;
  * @feature_inline_data: Set the inline_data feature (and ext_attr, whose
  *	in-inode area holds the data past i_block): new regular files may
  *	keep small contents in the inode.
+ * @feature_fast_commit: Set the fast_commit feature: fsync and fdatasync
+ *	commit through the journal's fast commit area (its last 256 blocks,
+ *	jbd2's default) where they can.  Needs @journal_blocks of at least
+ *	1280 (JBD2_MIN_JOURNAL_BLOCKS plus that area).
  *
  * The image always has the extents, filetype, sparse_super, large_file,
  * dir_nlink and extra_isize features, 256-byte inodes, a root directory
@@ -47,6 +51,7 @@ struct ext4_kunit_mkfs_params {
 	unsigned int inodes_per_group;
 	bool feature_64bit;
 	bool feature_inline_data;
+	bool feature_fast_commit;
 };
 
 /**

@@ -166,6 +166,15 @@ static int mkfs_geometry(struct mkfs *m)
 			  p->journal_blocks);
 		return -EINVAL;
 	}
+	if (p->feature_fast_commit &&
+	    p->journal_blocks < JBD2_MIN_JOURNAL_BLOCKS +
+				JBD2_DEFAULT_FAST_COMMIT_BLOCKS) {
+		kunit_err(m->test,
+			  "mkfs: fast_commit needs a journal of at least %u blocks, not %u\n",
+			  JBD2_MIN_JOURNAL_BLOCKS + JBD2_DEFAULT_FAST_COMMIT_BLOCKS,
+			  p->journal_blocks);
+		return -EINVAL;
+	}
 
 	/* bigalloc needs s_first_data_block 0; 1k blocks otherwise use 1. */
 	m->fdb = (m->bs == 1024 && m->cr == 1) ? 1 : 0;
@@ -281,6 +290,10 @@ static void mkfs_fill_super(struct mkfs *m)
 		es->s_journal_inum = cpu_to_le32(EXT4_JOURNAL_INO);
 		es->s_jnl_backup_type = MKFS_JNL_BACKUP_BLOCKS;
 	}
+	/* jbd2 sets up the fast commit area at mount (0 blocks: default). */
+	if (p->feature_fast_commit)
+		es->s_feature_compat |=
+			cpu_to_le32(EXT4_FEATURE_COMPAT_FAST_COMMIT);
 	memcpy(es->s_uuid, mkfs_uuid, sizeof(es->s_uuid));
 	memcpy(es->s_volume_name, "kunit", 5);
 	es->s_def_hash_version = DX_HASH_HALF_MD4;
