@@ -2931,6 +2931,70 @@ static void wb_stale_lookup_test(struct kunit *test)
 }
 
 /*
+ * As wb_stale_lookup_test, but the delayed extent writeback looked up is
+ * replaced rather than removed while writeback waits for i_data_sem:
+ * another allocation of the whole delayed extent (as a racing writeback
+ * of page 1 would do) turns blocks 0-7 into an unwritten extent, against
+ * the reservation.  Writeback must look again and write page 0 into the
+ * blocks now allocated, not allocate a second time: blocks 0-3 written
+ * with the data, 4-7 unwritten (reserved by a write that never copied),
+ * both reservations consumed exactly once, 8 blocks charged, the data read
+ * back.
+ */
+static void wb_replaced_lookup_test(struct kunit *test)
+{
+	static const struct iw_es es[] = { WR(0, 4), UW(4, 4), {} };
+	struct ext4_map_blocks map = { .m_lblk = 0, .m_len = 8,
+				       .m_flags = EXT4_MAP_DELAYED };
+	struct iomap iomap = {}, srcmap = {};
+	struct ext4_inode_info *ei;
+	struct task_struct *task;
+	struct iw_race race = {};
+	struct iw_ctx *c;
+	int ret;
+
+	c = iw_setup(test, &fs_1k, "file");
+	ei = EXT4_I(c->inode);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(8)), 0);
+	iw_start(c, &(struct iw_start){ .dirty_len = KB(4) });
+	race.c = c;
+	init_completion(&race.done);
+
+	/* A write into page 1 has reserved blocks 4-7. */
+	inode_lock(c->inode);
+	ret = ext4_iomap_buffered_da_write_ops.iomap_begin(c->inode, KB(4),
+							   KB(4), IOMAP_WRITE,
+							   &iomap, &srcmap);
+	inode_unlock(c->inode);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
+
+	down_write(&ei->i_data_sem);
+	task = kthread_run(iw_writeback_fn, &race, "iw-writeback");
+	if (IS_ERR(task))
+		up_write(&ei->i_data_sem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	iw_wait_blocked(task, &race.done);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
+			       "writeback did not wait for i_data_sem");
+	/* No journal on this file system: no handle needed. */
+	ret = ext4_map_create_blocks(NULL, c->inode, &map,
+				     EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT);
+	up_write(&ei->i_data_sem);
+	KUNIT_EXPECT_EQ_MSG(test, ret, 8, "the other allocation");
+	wait_for_completion(&race.done);
+	KUNIT_EXPECT_EQ(test, race.ret, 0);
+
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_expect_mapped(c, "after writeback and fsync", es);
+	iw_check_counters(c, "after writeback and fsync", 0, -4, -8);
+	KUNIT_EXPECT_EQ_MSG(test, c->inode->i_blocks, 16,
+			    "i_blocks: 8 blocks allocated");
+	iw_check_read_back(c, "after writeback and fsync", 0, KB(4), 0x5a);
+	iw_cleanup_check(c);
+}
+
+/*
  * Writeback caches the mapping it looked up for one folio and uses it
  * for the next ones while their range is inside it; ->writeback_range()
  * must check the extent status cookie (ext4_iomap_valid()) too, since
@@ -3390,6 +3454,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE_PARAM(stale_error_test, stale_error_gen_params),
 	KUNIT_CASE_PARAM(race_test, race_rows_gen_params),
 	KUNIT_CASE(wb_stale_lookup_test),
+	KUNIT_CASE(wb_replaced_lookup_test),
 	KUNIT_CASE_PARAM(wb_stale_map_test, stale_map_gen_params),
 	KUNIT_CASE_PARAM(da_race_test, da_race_rows_gen_params),
 	KUNIT_CASE_PARAM(inline_da_test, inline_da_rows_gen_params),
