@@ -189,12 +189,22 @@ if ! timed stress bash "$repo/mk/stress.sh" "$repo" "$build" &&
 fi
 
 step "near-full stress (x86_64 debug kernel)"
-# Four writers on a 24 MiB file system, one seed on each configuration:
-# 4k and 1k blocks, delalloc and nodelalloc, all with quota, one with
-# fast commit, and the stock path as the control.  Before the writeback
-# retry (patch 0027) every delalloc run lost data.  More seeds:
+# Four writers on a 24 MiB file system, one seed of 1000 operations per
+# writer on each configuration: 4k and 1k blocks, delalloc and
+# nodelalloc, all with quota, one with fast commit, one with quota
+# limits, and the stock path as the control (make stress
+# STRESS_MODE=nearfull runs nine configurations with 1500).  Before the
+# writeback retry (patch 0027) every delalloc run lost data.  More seeds:
 # make stress STRESS_MODE=nearfull NF_SEEDS="1 2 ...".
+nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
+1k-da/1024/quota/buffered_iomap,delalloc
+4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc
+1k-nda/1024/quota/buffered_iomap,nodelalloc
+4k-da-ql/4096/quota/buffered_iomap,delalloc,usrquota,grpquota
+4k-stock/4096/quota/delalloc
+1k-stock-nda/1024/quota/nodelalloc"
 if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" \
+	NF_OPS="${TEST_NF_OPS:-1000}" NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \
 	bash "$repo/mk/stress.sh" "$repo" "$build" &&
    ! grep -qs '^FAIL' "$out/nearfull.tsv"; then
 	printf 'FAIL\tnearfull\tmk/stress.sh (nearfull) failed without recording a failure\n' >> "$out/nearfull.tsv"
