@@ -20,7 +20,8 @@
 # NF_SEEDS (default 1), NF_CONFIGS (name/blocksize/mkfs features/mount
 # options, see the default below; "-ql": quota limits), NF_FS_MB (24),
 # NF_WRITERS (4), NF_OPS (1500 per writer), NF_FILES (12 per writer),
-# NF_MAXSIZE (1 MiB per file), NF_QLIMIT_MB (8).  STRESS_KERNEL=e2e boots
+# NF_MAXSIZE (1 MiB per file), NF_QLIMIT_MB (8), NF_CHOWN=0 (the
+# writers leave chown out).  STRESS_KERNEL=e2e boots
 # the e2e kernel instead of the debug kernel (quicker under TCG).
 #
 # Usage: stress.sh REPO_DIR BUILD_DIR
@@ -109,6 +110,7 @@ NF_OPS=${NF_OPS:-1500}
 NF_FILES=${NF_FILES:-12}
 NF_MAXSIZE=${NF_MAXSIZE:-1048576}
 NF_QLIMIT_MB=${NF_QLIMIT_MB:-8}
+NF_NOCHOWN='$([ "${NF_CHOWN:-1}" = 1 ] || echo -C)'
 CONF
 pack_initramfs "$root" "$work/stress.cpio.gz" &&
 	cat "$base" "$work/stress.cpio.gz" > "$work/initrd.img" || fail "initramfs" "packing $root"

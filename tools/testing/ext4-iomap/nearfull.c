@@ -3,7 +3,7 @@
  * nearfull - a writer on a nearly full file system, recorded in a mirror
  *
  * Usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN]
- *                 [-u UID:GID] [-v] DIR MIRROR
+ *                 [-u UID:GID] [-C] [-v] DIR MIRROR
  *        nearfull -V DIR MIRROR
  *
  * Applies a seeded, reproducible random sequence of operations to FILES
@@ -32,7 +32,7 @@
  * match the mirror.  The run goes on after such a failure, so that its
  * count and the verification are complete; the exit status is then 1.
  *
- * With -u, the writer drops root for that user and group first (for quota
+ * -C leaves chown out.  With -u, the writer drops root for that user and group first (for quota
  * limits, which root does not have to respect).
  *
  * -V compares DIR with MIRROR after a remount: the same file names, the
@@ -73,7 +73,7 @@ static uint64_t rng;
 static unsigned char *buf, *mbuf;
 static size_t maxsize = 1 << 20, maxlen = 256 << 10;
 static unsigned long nop;
-static int verbose;
+static int verbose, no_chown;
 static char oplog[LOG_OPS][80];
 static sigjmp_buf bus_jmp;
 static long page_size;
@@ -313,7 +313,7 @@ static void do_chown(int i)
 	uid_t uid = 1000 + rnd_below(256);
 	gid_t gid = 1000 + rnd_below(256);
 
-	if (geteuid())
+	if (geteuid() || no_chown)
 		return;
 	logop("chown f%d %u:%u", i, uid, gid);
 	st.chowns++;
@@ -534,7 +534,7 @@ int main(int argc, char **argv)
 	unsigned int uid = 0, gid = 0;
 	int as_user = 0;
 
-	while ((c = getopt(argc, argv, "s:n:f:m:w:u:vV")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:f:m:w:u:CvV")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoul(optarg, NULL, 0);
@@ -555,6 +555,9 @@ int main(int argc, char **argv)
 			if (sscanf(optarg, "%u:%u", &uid, &gid) != 2)
 				goto usage;
 			as_user = 1;
+			break;
+		case 'C':
+			no_chown = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -598,7 +601,7 @@ int main(int argc, char **argv)
 	return run(ops, files);
 usage:
 	fprintf(stderr,
-		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-u UID:GID] [-v] DIR MIRROR\n"
+		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-u UID:GID] [-C] [-v] DIR MIRROR\n"
 		"       nearfull -V DIR MIRROR\n");
 	return 2;
 }
