@@ -205,7 +205,7 @@ nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 1k-stock-nda/1024/quota/nodelalloc"
 # Without chown: creating the quota structures of new ids near ENOSPC
 # failed in 2 of 68 iomap runs of 17 seeds on 2026-12-06 ("ext4_acquire_dquot:
-# Failed to acquire dquot", an EXT4-fs error), 0 of 51 stock runs; not
+# Failed to acquire dquot", an EXT4-fs error), 0 of 34 such stock runs; not
 # diagnosed yet (make stress STRESS_MODE=nearfull keeps chown).
 if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" NF_CHOWN=0 \
 	NF_OPS="${TEST_NF_OPS:-1000}" NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \
