@@ -189,8 +189,9 @@ if ! timed stress bash "$repo/mk/stress.sh" "$repo" "$build" &&
 fi
 
 step "near-full stress (x86_64 debug kernel)"
-# Four writers on a 24 MiB file system, one seed of 600 operations per
-# writer on each configuration: 4k and 1k blocks, delalloc and
+# Four writers on a 16 MiB file system (with 600 operations, 24 MiB
+# were not filled on 1k blocks), one seed of 600 operations per writer
+# on each configuration: 4k and 1k blocks, delalloc and
 # nodelalloc, all with quota, one with fast commit, one with quota
 # limits, and the stock path (4k delalloc) as the control; 40-90 s each
 # on the debug kernel under TCG with 1000 operations, and the stock
@@ -209,7 +210,8 @@ nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 # Failed to acquire dquot", an EXT4-fs error), 0 of 34 such stock runs; not
 # diagnosed yet (make stress STRESS_MODE=nearfull keeps chown).
 if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" NF_CHOWN=0 \
-	NF_OPS="${TEST_NF_OPS:-600}" NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \
+	NF_OPS="${TEST_NF_OPS:-600}" NF_FS_MB="${TEST_NF_FS_MB:-16}" \
+	NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \
 	STRESS_TIMEOUT="${TEST_NF_TIMEOUT:-900}" \
 	bash "$repo/mk/stress.sh" "$repo" "$build" &&
    ! grep -qs '^FAIL' "$out/nearfull.tsv"; then
