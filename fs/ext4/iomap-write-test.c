@@ -2877,6 +2877,51 @@ static void race_test(struct kunit *test)
 }
 
 /*
+ * The start of wb_stale_lookup_test and wb_replaced_lookup_test: a 1k file
+ * of 8 KiB, page 0 dirty (blocks 0-3 delayed), blocks 4-7 reserved by a
+ * write into page 1 that has not copied anything yet, and writeback of
+ * page 0 started in @race's thread, which has looked blocks 0-7 up and
+ * waits for i_data_sem.  Returns with i_data_sem held for write; the case
+ * changes the tree, releases it and waits for @race->done.
+ */
+static struct iw_ctx *iw_wb_lookup_held(struct kunit *test,
+					struct iw_race *race)
+{
+	struct iomap iomap = {}, srcmap = {};
+	struct ext4_inode_info *ei;
+	struct task_struct *task;
+	struct iw_ctx *c;
+	int ret;
+
+	c = iw_setup(test, &fs_1k, "file");
+	ei = EXT4_I(c->inode);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(8)), 0);
+	iw_start(c, &(struct iw_start){ .dirty_len = KB(4) });
+	race->c = c;
+	init_completion(&race->done);
+
+	/* A write into page 1 has reserved blocks 4-7. */
+	inode_lock(c->inode);
+	ret = ext4_iomap_buffered_da_write_ops.iomap_begin(c->inode, KB(4),
+							   KB(4), IOMAP_WRITE,
+							   &iomap, &srcmap);
+	inode_unlock(c->inode);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
+
+	down_write(&ei->i_data_sem);
+	task = kthread_run(iw_writeback_fn, race, "iw-writeback");
+	if (IS_ERR(task))
+		up_write(&ei->i_data_sem);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
+	/* i_data_sem is all writeback can wait for. */
+	iw_wait_blocked(task, &race->done);
+	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race->done),
+			       "writeback did not wait for i_data_sem");
+	return c;
+}
+
+/*
  * Writeback looks the delayed extent up without i_data_sem, as far as
  * i_size, while it holds the lock of one folio only. Here writeback of
  * page 0 finds blocks 0-7 delayed (0-3 dirty in page 0, 4-7 reserved by a
@@ -2895,40 +2940,12 @@ static void wb_stale_lookup_test(struct kunit *test)
 	static const struct iw_es es[] = { WR(0, 4), HO(8, END), {} };
 	struct iw_state st = { .es = es, .dirty = -4, .free = -4,
 			       .size = KB(8), .disksize = KB(8) };
-	struct iomap iomap = {}, srcmap = {};
-	struct ext4_inode_info *ei;
-	struct task_struct *task;
 	struct iw_race race = {};
 	struct iw_ctx *c;
-	int ret;
 
-	c = iw_setup(test, &fs_1k, "file");
-	ei = EXT4_I(c->inode);
-	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(8)), 0);
-	iw_start(c, &(struct iw_start){ .dirty_len = KB(4) });
-	race.c = c;
-	init_completion(&race.done);
-
-	/* A write into page 1 has reserved blocks 4-7. */
-	inode_lock(c->inode);
-	ret = ext4_iomap_buffered_da_write_ops.iomap_begin(c->inode, KB(4),
-							   KB(4), IOMAP_WRITE,
-							   &iomap, &srcmap);
-	inode_unlock(c->inode);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
-
-	down_write(&ei->i_data_sem);
-	task = kthread_run(iw_writeback_fn, &race, "iw-writeback");
-	if (IS_ERR(task))
-		up_write(&ei->i_data_sem);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	/* i_data_sem is all writeback can wait for. */
-	iw_wait_blocked(task, &race.done);
-	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
-			       "writeback did not wait for i_data_sem");
+	c = iw_wb_lookup_held(test, &race);
 	ext4_es_remove_extent(c->inode, 4, 4);
-	up_write(&ei->i_data_sem);
+	up_write(&EXT4_I(c->inode)->i_data_sem);
 	wait_for_completion(&race.done);
 	KUNIT_EXPECT_EQ(test, race.ret, 0);
 
@@ -2955,41 +2972,15 @@ static void wb_replaced_lookup_test(struct kunit *test)
 	static const struct iw_es es[] = { WR(0, 4), UW(4, 4), {} };
 	struct ext4_map_blocks map = { .m_lblk = 0, .m_len = 8,
 				       .m_flags = EXT4_MAP_DELAYED };
-	struct iomap iomap = {}, srcmap = {};
-	struct ext4_inode_info *ei;
-	struct task_struct *task;
 	struct iw_race race = {};
 	struct iw_ctx *c;
 	int ret;
 
-	c = iw_setup(test, &fs_1k, "file");
-	ei = EXT4_I(c->inode);
-	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, KB(8)), 0);
-	iw_start(c, &(struct iw_start){ .dirty_len = KB(4) });
-	race.c = c;
-	init_completion(&race.done);
-
-	/* A write into page 1 has reserved blocks 4-7. */
-	inode_lock(c->inode);
-	ret = ext4_iomap_buffered_da_write_ops.iomap_begin(c->inode, KB(4),
-							   KB(4), IOMAP_WRITE,
-							   &iomap, &srcmap);
-	inode_unlock(c->inode);
-	KUNIT_EXPECT_EQ(test, ret, 0);
-	KUNIT_ASSERT_TRUE(test, iomap.flags & IOMAP_F_NEW);
-
-	down_write(&ei->i_data_sem);
-	task = kthread_run(iw_writeback_fn, &race, "iw-writeback");
-	if (IS_ERR(task))
-		up_write(&ei->i_data_sem);
-	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
-	iw_wait_blocked(task, &race.done);
-	KUNIT_EXPECT_FALSE_MSG(test, completion_done(&race.done),
-			       "writeback did not wait for i_data_sem");
+	c = iw_wb_lookup_held(test, &race);
 	/* No journal on this file system: no handle needed. */
 	ret = ext4_map_create_blocks(NULL, c->inode, &map,
 				     EXT4_GET_BLOCKS_CREATE_UNWRIT_EXT);
-	up_write(&ei->i_data_sem);
+	up_write(&EXT4_I(c->inode)->i_data_sem);
 	KUNIT_EXPECT_EQ_MSG(test, ret, 8, "the other allocation");
 	wait_for_completion(&race.done);
 	KUNIT_EXPECT_EQ(test, race.ret, 0);
