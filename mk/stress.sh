@@ -18,10 +18,12 @@
 # the kernel log searched for lost data, the stock path as the control.
 # Results: BUILD_DIR/results/nearfull.tsv, the console in nearfull.log.
 # NF_SEEDS (default 1), NF_CONFIGS (name/blocksize/mkfs features/mount
-# options, see the default below; "-ql": quota limits), NF_FS_MB (24),
+# options, see the default below; "-ql": user and group quota limits,
+# "-qp": a project quota limit), NF_FS_MB (24),
 # NF_WRITERS (4), NF_OPS (1500 per writer), NF_FILES (12 per writer),
 # NF_MAXSIZE (1 MiB per file), NF_QLIMIT_MB (8), NF_CHOWN=0 (the
-# writers leave chown out).  STRESS_KERNEL=e2e boots
+# writers leave chown out), NF_QGROW_IDS (160: new owners per quota-grow
+# check, once per configuration with quota).  STRESS_KERNEL=e2e boots
 # the e2e kernel instead of the debug kernel (quicker under TCG).
 #
 # Usage: stress.sh REPO_DIR BUILD_DIR
@@ -49,7 +51,7 @@ msg() { echo "mk: stress: $*"; }
 fail() { printf 'FAIL\t%s\t%s\n' "$1" "$2" >> "$tsv"; echo "mk: stress: error: $1: $2" >&2; echo "stress: 0 passed, 1 failed"; exit 1; }
 
 case "$mode" in mixed|nearfull) ;; *) fail "arguments" "STRESS_MODE='$mode' is not mixed or nearfull" ;; esac
-nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-da-ql/4096/quota/buffered_iomap,delalloc,usrquota,grpquota 1k-nda-ql/1024/quota/buffered_iomap,nodelalloc,usrquota,grpquota 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc 4k-stock-ql/4096/quota/delalloc,usrquota,grpquota}
+nf_configs=${NF_CONFIGS:-4k-da/4096/quota/buffered_iomap,delalloc 1k-da/1024/quota/buffered_iomap,delalloc 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc 1k-nda/1024/quota/buffered_iomap,nodelalloc 4k-da-ql/4096/quota/buffered_iomap,delalloc,usrquota,grpquota 1k-nda-ql/1024/quota/buffered_iomap,nodelalloc,usrquota,grpquota 4k-da-qp/4096/quota,project/buffered_iomap,delalloc,prjquota 1k-nda-qp/1024/quota,project/buffered_iomap,nodelalloc,prjquota 4k-stock/4096/quota/delalloc 1k-stock-nda/1024/quota/nodelalloc 4k-stock-ql/4096/quota/delalloc,usrquota,grpquota 4k-stock-qp/4096/quota,project/delalloc,prjquota}
 nf_seeds=${NF_SEEDS:-1}
 case "$nf_configs$nf_seeds" in *[!A-Za-z0-9_/,=.\ -]*) fail "arguments" "NF_CONFIGS or NF_SEEDS" ;; esac
 seed=${STRESS_SEED:-1}
@@ -110,6 +112,7 @@ NF_OPS=${NF_OPS:-1500}
 NF_FILES=${NF_FILES:-12}
 NF_MAXSIZE=${NF_MAXSIZE:-1048576}
 NF_QLIMIT_MB=${NF_QLIMIT_MB:-8}
+NF_QGROW_IDS=${NF_QGROW_IDS:-160}
 NF_NOCHOWN='$([ "${NF_CHOWN:-1}" = 1 ] || echo -C)'
 CONF
 pack_initramfs "$root" "$work/stress.cpio.gz" &&
@@ -137,13 +140,15 @@ timeout -k 10 "${STRESS_TIMEOUT:-1200}" qemu-system-x86_64 "${machine[@]}" -acce
 	-kernel "$bz" -initrd "$work/initrd.img" \
 	-append "console=ttyS0 loglevel=3 log_buf_len=16M panic=-1 $kargs brd.rd_nr=1 brd.rd_size=65536" \
 	< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1bc//g' > "$log"
-grep -E '^(not )?ok [0-9]+ - |^# stress|^# nearfull' "$log" | sed 's/^/    /'
+grep -E '^(not )?ok [0-9]+ - |^# stress|^# nearfull|^# quota-grow' "$log" | sed 's/^/    /'
 
 tap_to_tsv "$log" >> "$tsv"
 if [ "$mode" = nearfull ]; then
-	# Four results per configuration and seed, five with a quota limit.
+	# Four results per configuration and seed, five with a quota limit,
+	# and one per configuration with quota for the quota file growth.
 	want=$(( $(echo "$nf_seeds" | wc -w) * ($(echo "$nf_configs" | wc -w) * 4 +
-		$(echo "$nf_configs" | tr ' ' '\n' | grep -c '^[^/]*-ql/')) ))
+		$(echo "$nf_configs" | tr ' ' '\n' | grep -c '^[^/]*-q[lp]/')) +
+		$(echo "$nf_configs" | tr ' ' '\n' | grep -c '^[^/]*/[^/]*/\([^/]*,\)\?quota[,/]') ))
 else
 	want=$(( $(echo "$configs" | wc -w) * (3 + 2 + 1 + 2) ))
 fi

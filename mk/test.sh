@@ -192,9 +192,9 @@ step "near-full stress (x86_64 debug kernel)"
 # Four writers on a 16 MiB file system (with 600 operations, 24 MiB
 # were not filled on 1k blocks), one seed of 600 operations per writer
 # on each configuration: 4k and 1k blocks, delalloc and
-# nodelalloc, all with quota, one with fast commit, one with quota
-# limits, and the stock path (4k delalloc) as the control; 40-90 s each
-# on the debug kernel under TCG with 1000 operations, and the stock
+# nodelalloc, all with quota, one with fast commit, one with user and
+# group quota limits, one with a project quota limit, and the stock path
+# (4k delalloc) as the control; 40-90 s each on the debug kernel under TCG with 1000 operations, and the stock
 # 1k nodelalloc one took 588 s there on 2026-12-06 (of 1091 s), so it is
 # left to make stress STRESS_MODE=nearfull (nine configurations, 1500).  Before the
 # writeback retry (patch 0027) every delalloc run lost data.  More seeds:
@@ -204,12 +204,12 @@ nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc
 1k-nda/1024/quota/buffered_iomap,nodelalloc
 4k-da-ql/4096/quota/buffered_iomap,delalloc,usrquota,grpquota
+1k-nda-qp/1024/quota,project/buffered_iomap,nodelalloc,prjquota
 4k-stock/4096/quota/delalloc"
-# Without chown: creating the quota structures of new ids near ENOSPC
-# failed in 2 of 68 iomap runs of 17 seeds on 2026-12-06 ("ext4_acquire_dquot:
-# Failed to acquire dquot", an EXT4-fs error), 0 of 34 such stock runs; not
-# diagnosed yet (make stress STRESS_MODE=nearfull keeps chown).
-if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" NF_CHOWN=0 \
+# Each configuration with quota also runs the quota-grow check once (new
+# quota structures right after an unlink on a full file system, patch
+# 0029).
+if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" \
 	NF_OPS="${TEST_NF_OPS:-600}" NF_FS_MB="${TEST_NF_FS_MB:-16}" \
 	NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \
 	STRESS_TIMEOUT="${TEST_NF_TIMEOUT:-900}" \

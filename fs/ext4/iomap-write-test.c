@@ -2731,7 +2731,12 @@ static void stale_error_test(struct kunit *test)
  * operation must not have freed or converted blocks under the I/O, the
  * completion must not convert a hole (which would allocate it) nor move
  * i_disksize beyond the new i_size, and afterwards the file must be
- * exactly what the operation says, on disk too.
+ * exactly what the operation says, on disk too.  The "near full" rows
+ * leave 8 clusters free once the 8 blocks are allocated (with fewer,
+ * ext4_nonda_switch() starts writeback while the blocks are written, and
+ * nothing is left in flight): a zero range over allocated blocks and
+ * partially covered folios needs no space, so it must not fail with
+ * -ENOSPC there either.
  */
 enum iw_race_op { RACE_TRUNCATE, RACE_PUNCH, RACE_ZERO };
 
@@ -2745,6 +2750,8 @@ struct race_row {
 	s64 free;
 	loff_t size;
 	struct iw_bytes data[2];
+	/* Fill the file system first, leaving 8 + 8 clusters free. */
+	bool full;
 };
 
 static const struct race_row race_rows[] = {
@@ -2771,6 +2778,16 @@ static const struct race_row race_rows[] = {
 	{ "1k da: zero range 1024..7168", &fs_1k, RACE_ZERO, KB(1), KB(6),
 	  { WR(0, 1), UW(1, 6), WR(7, 1), HO(8, END) }, -8, KB(8),
 	  { { 0, KB(1), 0x5a }, { KB(7), KB(8), 0x5a } } },
+	{ "4k da: zero range blocks 1-6, near full", &fs_4k, RACE_ZERO, KB(4), KB(24),
+	  { WR(0, 1), UW(1, 6), WR(7, 1), HO(8, END) }, -8, KB(32),
+	  { { 0, KB(4), 0x5a }, { KB(28), KB(32), 0x5a } }, true },
+	/* Blocks 1 and 6 are zeroed in the page cache, under writeback. */
+	{ "1k nd: zero range 1500..6500, near full", &fs_1k_nd, RACE_ZERO, 1500, 5000,
+	  { WR(0, 2), UW(2, 4), WR(6, 2), HO(8, END) }, -8, KB(8),
+	  { { 0, 1500, 0x5a }, { 6500, KB(8), 0x5a } }, true },
+	{ "1k da: zero range 1500..6500, near full", &fs_1k, RACE_ZERO, 1500, 5000,
+	  { WR(0, 2), UW(2, 4), WR(6, 2), HO(8, END) }, -8, KB(8),
+	  { { 0, 1500, 0x5a }, { 6500, KB(8), 0x5a } }, true },
 };
 
 KUNIT_ARRAY_PARAM_DESC(race_rows, race_rows, desc);
@@ -2841,6 +2858,8 @@ static void race_test(struct kunit *test)
 
 	race.c = iw_setup(test, r->fs, "file");
 	iw_fill_stale(race.c);
+	if (r->full)
+		iw_fill(race.c, 8 + 8, 0);
 	iw_start(race.c, &(struct iw_start){});
 	init_completion(&race.done);
 	/* A block at a time: folios no larger than a page. */
@@ -2851,6 +2870,18 @@ static void race_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, filemap_fdatawrite(race.c->inode->i_mapping), 0);
 	KUNIT_ASSERT_GT_MSG(test, kunit_ramdisk_nr_held(race.c->fs->disk), 0,
 			    "data writes in flight");
+	for (i = 0; i < 8; i++) {
+		struct folio *folio;
+
+		folio = filemap_get_folio(race.c->inode->i_mapping,
+					  (i * bs) >> PAGE_SHIFT);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(folio));
+		n = folio_test_writeback(folio);
+		folio_put(folio);
+		KUNIT_ASSERT_TRUE_MSG(test, n,
+				      "block %d was written back before the disk held its write",
+				      i);
+	}
 
 	task = kthread_run(iw_race_fn, &race, "iw-race");
 	KUNIT_ASSERT_FALSE(test, IS_ERR(task));
