@@ -29,6 +29,7 @@
 #                    gcov, lcov) in build/results/coverage/
 #   make checks      checkpatch, sparse and W=1 only
 #   make selftest    self-test of the tree tooling
+#   make figures     the README's table of figures, from build/results
 #   make deps        install the Debian packages needed
 #
 # KDIR=/path/to/linux uses that tree as the base instead of Debian's
@@ -43,7 +44,7 @@ ARCHS ?= um x86_64 arm64
 # Our variables must not leak into the kernel's own make runs.
 SH := env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u ARCH $(if $(KDIR),KDIR=$(KDIR)) bash
 
-.PHONY: help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check coverage bench bench-native crash stress e2e test checks selftest deps deps-auto export clean distclean
+.PHONY: figures help tree kunit kunit-debug kunit-module kunit-repeat matrix series series-check coverage bench bench-native crash stress e2e test checks selftest deps deps-auto export clean distclean
 
 help:
 	@sed -n '3,35s/^# \{0,1\}//p' Makefile
@@ -102,6 +103,10 @@ checks: tree
 
 selftest:
 	@$(SH) mk/selftest.sh $(REPO) $(BUILD)
+
+# The README's table of figures, from the results of the last make test.
+figures:
+	@python3 mk/figures.py $(BUILD)/results README.md
 
 test: deps-auto
 	@KUNIT_ARGS='$(KUNIT_ARGS)' $(SH) mk/test.sh $(REPO) $(BUILD) $(ARCHS)

@@ -37,6 +37,13 @@ rm -f "$out"/*.tsv "$out"/kunit-*.json
 mkdir -p "$out"
 times=$out/times.txt
 : > "$times"
+# What mk/figures.py says of the run (make figures).
+{
+	echo "commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+		[ -z "$(git -C "$repo" status --porcelain 2>/dev/null)" ] || echo ' (with changes)')"
+	echo "date=$(date -u +%Y-%m-%d)"
+	echo "machine=$(nproc) cores, QEMU with $(bash "$repo/mk/kvm-usable.sh" && echo KVM || echo TCG)"
+} > "$out/run.txt"
 timed() { # timed NAME COMMAND...: run, record the wall time
 	local name=$1 s rc
 	shift
@@ -232,5 +239,6 @@ grep -q '^checks ' "$times" ||
 step "summary"
 echo "times:"; sed 's/^/  /' "$times"
 echo "  total $(( $(date +%s) - t0 ))s"
+echo "wall=$(( $(date +%s) - t0 ))" >> "$out/run.txt"
 python3 "$repo/mk/summary.py" "$out" "${runs[@]}" | tee "$out/summary.txt"
 exit "${PIPESTATUS[0]}"
