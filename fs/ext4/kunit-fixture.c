@@ -15,6 +15,7 @@
  */
 
 #include <kunit/ramdisk.h>
+#include <kunit/test-bug.h>
 #include <kunit/test.h>
 #include <linux/blkdev.h>
 #include <linux/file.h>
@@ -28,16 +29,12 @@
 #include "ext4.h"
 #include "kunit-fixture.h"
 
-struct ext4_kunit_mount_ctx {
-	struct kunit *test;
-	struct vfsmount *mnt;
-};
-
 static void ext4_kunit_umount(void *data)
 {
-	struct ext4_kunit_mount_ctx *ctx = data;
-	struct super_block *sb = ctx->mnt->mnt_sb;
+	struct vfsmount *mnt = data;
+	struct super_block *sb = mnt->mnt_sb;
 	struct ext4_sb_info *sbi = EXT4_SB(sb);
+	struct kunit *test = kunit_get_current_test();
 
 	/* Files the case closed are released by now... */
 	flush_delayed_fput();
@@ -46,12 +43,12 @@ static void ext4_kunit_umount(void *data)
 	down_read(&sb->s_umount);
 	sync_filesystem(sb);
 	up_read(&sb->s_umount);
-	if (sbi->s_mount_state & EXT4_ERROR_FS)
-		KUNIT_FAIL(ctx->test, "%s: ext4 recorded an error (%u so far)",
+	if (test && (sbi->s_mount_state & EXT4_ERROR_FS))
+		KUNIT_FAIL(test, "%s: ext4 recorded an error (%u so far)",
 			   sb->s_id, le32_to_cpu(sbi->s_es->s_error_count));
 
 	/* SB_KERNMOUNT: the last reference unmounts here and now. */
-	mntput(ctx->mnt);
+	mntput(mnt);
 	/* The superblock's bdev_fput() was deferred: close the disk now. */
 	flush_delayed_fput();
 }
@@ -73,26 +70,35 @@ static void ext4_kunit_umount(void *data)
 struct vfsmount *ext4_kunit_mount(struct kunit *test, dev_t dev,
 				  const char *options)
 {
-	struct ext4_kunit_mount_ctx *ctx;
 	struct vfsmount *mnt;
 	char source[32];
 	int err;
-
-	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
-	if (!ctx)
-		return ERR_PTR(-ENOMEM);
 
 	snprintf(source, sizeof(source), "kunit-%u:%u", MAJOR(dev), MINOR(dev));
 	mnt = ext4_test_mount_dev(dev, source, options);
 	if (IS_ERR(mnt))
 		return mnt;
 
-	ctx->test = test;
-	ctx->mnt = mnt;
-	err = kunit_add_action_or_reset(test, ext4_kunit_umount, ctx);
+	err = kunit_add_action_or_reset(test, ext4_kunit_umount, mnt);
 	if (err)
 		return ERR_PTR(err);
 	return mnt;
+}
+
+/**
+ * ext4_kunit_umount_now() - Unmount before the end of the case.
+ * @test: The test case that mounted @mnt.
+ * @mnt: A mount from ext4_kunit_mount() (or the @mnt of
+ *	ext4_kunit_fs_setup()), with no file of the case still open on it.
+ *
+ * Runs the cleanup action ext4_kunit_mount() registered, now: sync, fail
+ * the case if ext4 recorded an error, unmount, close the device. The disk
+ * stays; ext4_kunit_mount() can mount it again, so that every inode is
+ * read from disk afresh.
+ */
+void ext4_kunit_umount_now(struct kunit *test, struct vfsmount *mnt)
+{
+	kunit_release_action(test, ext4_kunit_umount, mnt);
 }
 
 /**
@@ -164,6 +170,19 @@ struct file *ext4_kunit_create_file(struct kunit *test, struct vfsmount *mnt,
 	err = kunit_add_action_or_reset(test, ext4_kunit_fput, file);
 	KUNIT_ASSERT_EQ(test, err, 0);
 	return file;
+}
+
+/**
+ * ext4_kunit_close_file() - Close a file before the end of the case.
+ * @test: The test case that opened @file.
+ * @file: A file from ext4_kunit_create_file().
+ *
+ * Runs its cleanup action now: the file is released (delayed fput
+ * flushed) on return.
+ */
+void ext4_kunit_close_file(struct kunit *test, struct file *file)
+{
+	kunit_release_action(test, ext4_kunit_fput, file);
 }
 
 /**

@@ -105,12 +105,14 @@ struct ext4_kunit_fs {
 
 struct vfsmount *ext4_kunit_mount(struct kunit *test, dev_t dev,
 				  const char *options);
+void ext4_kunit_umount_now(struct kunit *test, struct vfsmount *mnt);
 struct ext4_kunit_fs *
 ext4_kunit_fs_setup(struct kunit *test,
 		    const struct ext4_kunit_mkfs_params *params,
 		    const char *options);
 struct file *ext4_kunit_create_file(struct kunit *test, struct vfsmount *mnt,
 				    const char *name);
+void ext4_kunit_close_file(struct kunit *test, struct file *file);
 char __user *ext4_kunit_user_buf(struct kunit *test, const void *data,
 				 size_t len, size_t hole_len);
 ssize_t ext4_kunit_write_user(struct file *file, const char __user *buf,
