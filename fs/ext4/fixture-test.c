@@ -17,6 +17,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/percpu_counter.h>
+#include <linux/quotaops.h>
 #include <linux/slab.h>
 
 #include "ext4.h"
@@ -505,6 +506,9 @@ static const struct mount_case mount_cases[] = {
 	{ "4k bigalloc", { FS_4K_BIG }, NULL, true },
 	{ "4k bigalloc journal nodelalloc", { FS_4K_BIG, JOURNAL },
 	  "nodelalloc", false },
+	{ "1k quota", { FS_1K, .feature_quota = true }, NULL, true },
+	{ "4k quota journal nodelalloc", { FS_4K, JOURNAL,
+	  .feature_quota = true }, "nodelalloc", false },
 };
 
 KUNIT_ARRAY_PARAM_DESC(mount, mount_cases, desc);
@@ -523,6 +527,8 @@ static void mount_fresh_test(struct kunit *test)
 	struct file *file;
 	s64 free_inodes;
 
+	if (p->feature_quota && !IS_ENABLED(CONFIG_QFMT_V2))
+		kunit_skip(test, "the quota feature needs CONFIG_QFMT_V2");
 	fs = ext4_kunit_fs_setup(test, p, c->opts);
 	sbi = fs->sbi;
 
@@ -561,6 +567,28 @@ static void mount_fresh_test(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, file_inode(file)->i_ino, 12);
 	KUNIT_EXPECT_EQ(test, percpu_counter_sum(&sbi->s_freeinodes_counter),
 			free_inodes - 1);
+
+	/*
+	 * Quota: accounting on for users and groups from the mount on; root's
+	 * structure was added to the empty quota files for the new file,
+	 * the only inode charged (mkfs's own inodes never were).
+	 */
+	KUNIT_EXPECT_EQ(test, !!sb_has_quota_active(fs->sb, USRQUOTA),
+			p->feature_quota);
+	KUNIT_EXPECT_EQ(test, !!sb_has_quota_active(fs->sb, GRPQUOTA),
+			p->feature_quota);
+#ifdef CONFIG_QUOTA
+	if (p->feature_quota) {
+		struct dquot *dquot;
+
+		dquot = dqget(fs->sb, make_kqid_uid(GLOBAL_ROOT_UID));
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dquot);
+		KUNIT_EXPECT_EQ(test, dquot->dq_dqb.dqb_curinodes, 1);
+		KUNIT_EXPECT_NE_MSG(test, dquot->dq_off, 0,
+				    "root's structure has a place in the quota file");
+		dqput(dquot);
+	}
+#endif
 }
 
 /*

@@ -49,6 +49,7 @@
 #include <linux/namei.h>
 #include <linux/pagemap.h>
 #include <linux/percpu_counter.h>
+#include <linux/quotaops.h>
 #include <linux/sched/debug.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -86,6 +87,10 @@ static const struct iw_fs fs_1k_jnl_nd = { JNL_1K, false, "commit=600" };
 		  .journal_blocks = 1024 }
 static const struct iw_fs fs_4k_jnl = { JNL_4K, true, "commit=600" };
 static const struct iw_fs fs_4k_jnl_nd = { JNL_4K, false, "commit=600" };
+/* With quota accounting (empty quota files). */
+static const struct iw_fs fs_1k_jnl_quota_nd = {
+	{ .block_size = 1024, .blocks_count = 4096, .journal_blocks = 1024,
+	  .feature_quota = true }, false, "commit=600" };
 
 /*
  * Expected extent status entries: [lblk, lblk + len) with a status; a
@@ -2095,6 +2100,82 @@ static void wb_enospc_test(struct kunit *test)
 }
 
 /*
+ * A new owner's quota structures on a file system with no free block but
+ * those an unlink freed in the running transaction: chown needs quota
+ * tree blocks for the new user and group, and must get them (the commit
+ * that makes the freed blocks allocatable may have to be forced).  When
+ * the space is really gone, chown fails with -ENOSPC and changes nothing;
+ * in neither case may ext4 record an error of the file system (the
+ * fixture's unmount fails the case if it did).
+ */
+struct quota_grow_row {
+	const char *desc;
+	/* Clusters a file allocates, commits and unlinks before the chown. */
+	s64 freed;
+};
+
+static const struct quota_grow_row quota_grow_rows[] = {
+	{ "1k nd: 16 clusters freed, not committed", 16 },
+	{ "1k nd: no space", 0 },
+};
+
+KUNIT_ARRAY_PARAM_DESC(quota_grow_rows, quota_grow_rows, desc);
+
+static void quota_grow_test(struct kunit *test)
+{
+	const struct quota_grow_row *r = test->param_value;
+	const u32 id = 0x01000001;	/* a new top byte: new tree blocks */
+	struct iattr attr = { .ia_valid = ATTR_UID | ATTR_GID };
+	struct ext4_sb_info *sbi;
+	struct dquot *dquot __maybe_unused;
+	struct iw_ctx *c;
+	struct file *f;
+	int ret;
+
+	if (!IS_ENABLED(CONFIG_QUOTA) || !IS_ENABLED(CONFIG_QFMT_V2))
+		kunit_skip(test, "needs CONFIG_QUOTA and CONFIG_QFMT_V2");
+	c = iw_setup(test, &fs_1k_jnl_quota_nd, "file");
+	sbi = c->fs->sbi;
+	iw_fill(c, r->freed, 0);
+	if (r->freed) {
+		f = iw_open(c, "victim");
+		ret = vfs_fallocate(f, 0, 0, EXT4_C2B(sbi, r->freed) <<
+				    c->inode->i_blkbits);
+		if (!ret)
+			ret = vfs_fsync(f, 0);
+		iw_close(f);
+		KUNIT_ASSERT_EQ_MSG(test, ret, 0, "allocating the victim");
+		KUNIT_ASSERT_EQ(test, iw_unlink(c, "victim"), 0);
+		KUNIT_ASSERT_EQ_MSG(test, atomic_read(&sbi->s_mb_free_pending),
+				    r->freed, "freed, pending a commit");
+	}
+	KUNIT_ASSERT_EQ(test, percpu_counter_sum(&sbi->s_freeclusters_counter),
+			r->freed);
+
+	attr.ia_vfsuid = VFSUIDT_INIT(make_kuid(&init_user_ns, id));
+	attr.ia_vfsgid = VFSGIDT_INIT(make_kgid(&init_user_ns, id));
+	inode_lock(c->inode);
+	ret = notify_change(&nop_mnt_idmap, c->file->f_path.dentry, &attr, NULL);
+	inode_unlock(c->inode);
+	if (!r->freed) {
+		KUNIT_EXPECT_EQ_MSG(test, ret, -ENOSPC, "chown with no space");
+		KUNIT_EXPECT_TRUE_MSG(test, uid_eq(c->inode->i_uid, GLOBAL_ROOT_UID),
+				      "the owner changed by a failed chown");
+		return;
+	}
+	KUNIT_ASSERT_EQ_MSG(test, ret, 0, "chown");
+	KUNIT_EXPECT_EQ(test, from_kuid(&init_user_ns, c->inode->i_uid), id);
+#ifdef CONFIG_QUOTA
+	/* The new owner is charged the file's inode. */
+	dquot = dqget(c->fs->sb, make_kqid_uid(c->inode->i_uid));
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dquot);
+	KUNIT_EXPECT_EQ_MSG(test, dquot->dq_dqb.dqb_curinodes, 1,
+			    "inodes charged to the new owner");
+	dqput(dquot);
+#endif
+}
+
+/*
  * The unwritten extent conversion at writeback completion near ENOSPC.
  * Converting part of an unwritten extent splits it, and when the inode's
  * extent tree is full the split needs a new tree block.  With the only
@@ -3721,6 +3802,7 @@ static struct kunit_case ext4_iomap_write_test_cases[] = {
 	KUNIT_CASE(wb_map_error_test),
 	KUNIT_CASE_PARAM(wb_enospc_test, wb_enospc_rows_gen_params),
 	KUNIT_CASE(conv_enospc_test),
+	KUNIT_CASE_PARAM(quota_grow_test, quota_grow_rows_gen_params),
 	KUNIT_CASE_PARAM(unlink_dirty_test, unlink_rows_gen_params),
 	KUNIT_CASE(mmap_nonda_test),
 	KUNIT_CASE_PARAM(leaf_error_test, leaf_rows_gen_params),

@@ -36,6 +36,10 @@ struct vfsmount;
  *	commit through the journal's fast commit area (its last 256 blocks,
  *	jbd2's default) where they can.  Needs @journal_blocks of at least
  *	1280 (JBD2_MIN_JOURNAL_BLOCKS plus that area).
+ * @feature_quota: Set the quota feature, with user and group quota files
+ *	(inodes 3 and 4) that hold no structure yet: ext4 turns quota
+ *	accounting on at mount (CONFIG_QUOTA and CONFIG_QFMT_V2), and each
+ *	id's first charge adds its structure, which needs blocks.
  *
  * The image always has the extents, filetype, sparse_super, large_file,
  * dir_nlink and extra_isize features, 256-byte inodes, a root directory
@@ -52,6 +56,7 @@ struct ext4_kunit_mkfs_params {
 	bool feature_64bit;
 	bool feature_inline_data;
 	bool feature_fast_commit;
+	bool feature_quota;
 };
 
 /**

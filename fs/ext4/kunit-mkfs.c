@@ -34,6 +34,18 @@
 /* s_jnl_backup_type: s_jnl_blocks holds a copy of the journal's i_block. */
 #define MKFS_JNL_BACKUP_BLOCKS	1
 
+/*
+ * The quota feature's files (fs/quota/quotaio_v2.h, format vfsv1): a 1 KiB
+ * header block (magic, version 1, then the file info: grace times, flags,
+ * blocks in the file, heads of the free lists) and the empty root block of
+ * the radix tree; structures are added by the kernel as ids appear.
+ */
+#define MKFS_QUOTA_INO(type)	((type) == USRQUOTA ? EXT4_USR_QUOTA_INO : \
+				 EXT4_GRP_QUOTA_INO)
+#define MKFS_QUOTA_SIZE		2048
+#define MKFS_QUOTA_GRACE	(7 * 24 * 60 * 60)
+static const u32 mkfs_quota_magic[] = { 0xd9c01f11, 0xd9c01927 };
+
 static const u8 mkfs_uuid[16] = {
 	0x6b, 0x75, 0x6e, 0x69, 0x74, 0x2d, 0x40, 0x78,
 	0x80, 0x74, 0x34, 0x2d, 0x66, 0x69, 0x78, 0x74,
@@ -53,6 +65,8 @@ struct mkfs {
 	u32 gdt_blocks;
 	u32 itable_blocks;
 	ext4_fsblk_t data_end;	/* end of mkfs's allocations in group 0 */
+	ext4_fsblk_t quota_block[2];	/* user and group quota files, or 0 */
+	u32 quota_blocks;	/* blocks of each quota file */
 	u32 now;
 	void *buf;		/* one block of scratch space */
 	void *gdt;		/* all group descriptors */
@@ -213,6 +227,13 @@ static int mkfs_geometry(struct mkfs *m)
 		l->journal_block = next;
 		next = round_up(next + p->journal_blocks, m->cr);
 	}
+	if (p->feature_quota) {
+		m->quota_blocks = DIV_ROUND_UP(MKFS_QUOTA_SIZE, m->bs);
+		for (g = USRQUOTA; g <= GRPQUOTA; g++) {
+			m->quota_block[g] = next;
+			next = round_up(next + m->quota_blocks, m->cr);
+		}
+	}
 	m->data_end = next;
 	l->first_free_block = next;
 
@@ -289,6 +310,12 @@ static void mkfs_fill_super(struct mkfs *m)
 			cpu_to_le32(EXT4_FEATURE_COMPAT_HAS_JOURNAL);
 		es->s_journal_inum = cpu_to_le32(EXT4_JOURNAL_INO);
 		es->s_jnl_backup_type = MKFS_JNL_BACKUP_BLOCKS;
+	}
+	if (p->feature_quota) {
+		es->s_feature_ro_compat |=
+			cpu_to_le32(EXT4_FEATURE_RO_COMPAT_QUOTA);
+		es->s_usr_quota_inum = cpu_to_le32(EXT4_USR_QUOTA_INO);
+		es->s_grp_quota_inum = cpu_to_le32(EXT4_GRP_QUOTA_INO);
 	}
 	/* jbd2 sets up the fast commit area at mount (0 blocks: default). */
 	if (p->feature_fast_commit)
@@ -513,6 +540,10 @@ static int mkfs_build_inodes(struct mkfs *m)
 		return err;
 	err = mkfs_set_inode(m, MKFS_INODE(EXT4_GOOD_OLD_FIRST_INO),
 			     S_IFDIR | 0700, 2, m->bs, l->lpf_block, 1);
+	for (i = USRQUOTA; !err && m->p->feature_quota && i <= GRPQUOTA; i++)
+		err = mkfs_set_inode(m, MKFS_INODE(MKFS_QUOTA_INO(i)),
+				     S_IFREG | 0600, 1, MKFS_QUOTA_SIZE,
+				     m->quota_block[i], m->quota_blocks);
 	if (err || !m->p->journal_blocks)
 		return err;
 
@@ -526,6 +557,31 @@ static int mkfs_build_inodes(struct mkfs *m)
 	m->es->s_jnl_blocks[15] = raw->i_size_high;
 	m->es->s_jnl_blocks[16] = raw->i_size_lo;
 	return err;
+}
+
+/* A quota file with no structure in it yet (see MKFS_QUOTA_SIZE). */
+static int mkfs_write_quota(struct mkfs *m, int type)
+{
+	__le32 *q;
+	u32 i;
+	int err;
+
+	for (i = 0; i < m->quota_blocks; i++) {
+		memset(m->buf, 0, m->bs);
+		if (i == 0) {
+			q = m->buf;
+			q[0] = cpu_to_le32(mkfs_quota_magic[type]);
+			q[1] = cpu_to_le32(1);			/* version */
+			q[2] = cpu_to_le32(MKFS_QUOTA_GRACE);	/* blocks */
+			q[3] = cpu_to_le32(MKFS_QUOTA_GRACE);	/* inodes */
+			/* q[4]: flags; then blocks in the file, 1 KiB each. */
+			q[5] = cpu_to_le32(MKFS_QUOTA_SIZE >> 10);
+		}
+		err = mkfs_write_block(m, m->buf, m->quota_block[type] + i);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 static int mkfs_format(struct mkfs *m)
@@ -543,6 +599,10 @@ static int mkfs_format(struct mkfs *m)
 		err = mkfs_write_dirs(m);
 	if (!err && m->p->journal_blocks)
 		err = mkfs_write_journal_sb(m);
+	if (!err && m->p->feature_quota)
+		err = mkfs_write_quota(m, USRQUOTA);
+	if (!err && m->p->feature_quota)
+		err = mkfs_write_quota(m, GRPQUOTA);
 	return err;
 }
 
