@@ -3589,9 +3589,12 @@ static void path_choice_test(struct kunit *test)
 		 * of 7.3.4 too (docs/kunit.md).
 		 */
 		data[0].end = 60;
+		/*
+		 * Inline data where the implementation keeps small files in
+		 * the inode (ours does: such files keep the buffer_head
+		 * path); one that does not is as right, so not asserted.
+		 */
 		iw_write(test, f, 0, 60);
-		KUNIT_EXPECT_TRUE_MSG(test, ext4_has_inline_data(file_inode(f)),
-				      "60 bytes are inline data");
 		data[1] = (struct iw_bytes){ bs / 2, 5 * bs - 300, 0x5a };
 	}
 	c->file = f;
