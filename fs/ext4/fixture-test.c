@@ -503,6 +503,8 @@ static const struct mount_case mount_cases[] = {
 	{ "4k journal nodelalloc", { FS_4K, JOURNAL }, "nodelalloc", false },
 	{ "1k fast_commit", { FS_1K, .journal_blocks = 1280,
 	  .feature_fast_commit = true }, NULL, true },
+	{ "4k fast_commit fc_blocks=6", { FS_4K, .journal_blocks = 1030,
+	  .feature_fast_commit = true, .fc_blocks = 6 }, NULL, true },
 	{ "4k bigalloc", { FS_4K_BIG }, NULL, true },
 	{ "4k bigalloc journal nodelalloc", { FS_4K_BIG, JOURNAL },
 	  "nodelalloc", false },
@@ -550,7 +552,7 @@ static void mount_fresh_test(struct kunit *test)
 				  jbd2_has_feature_fast_commit(sbi->s_journal));
 		KUNIT_EXPECT_EQ(test, sbi->s_journal->j_fc_last -
 				sbi->s_journal->j_fc_first + 1,
-				JBD2_DEFAULT_FAST_COMMIT_BLOCKS);
+				p->fc_blocks ?: JBD2_DEFAULT_FAST_COMMIT_BLOCKS);
 	}
 	KUNIT_EXPECT_EQ(test, sb_rdonly(fs->sb), false);
 
@@ -783,6 +785,47 @@ static void mount_bad_option_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, test_opt(mnt->mnt_sb, DELALLOC));
 }
 
+/*
+ * Parameters mkfs cannot honour are refused with -EINVAL, and the device is
+ * left as it was: an image made before still mounts.
+ */
+static void mkfs_bad_params_test(struct kunit *test)
+{
+	static const struct ext4_kunit_mkfs_params good = { FS_1K };
+	static const struct ext4_kunit_mkfs_params bad[] = {
+		{ .block_size = 512, .blocks_count = 4096 },
+		{ .block_size = 1024, .blocks_count = 2048, .cluster_ratio = 3 },
+		{ FS_1K, .r_blocks_count = 2048 },
+		{ FS_1K, .journal_blocks = 1000 },
+		{ FS_1K, .journal_blocks = 1279, .feature_fast_commit = true },
+		{ FS_1K, .journal_blocks = 1100, .fc_blocks = 8 },
+		{ FS_1K, .journal_blocks = 1100, .feature_fast_commit = true,
+		  .fc_blocks = 1 },
+		{ FS_1K, .journal_blocks = 1100, .feature_fast_commit = true,
+		  .fc_blocks = 80 },
+	};
+	struct ext4_kunit_layout layout;
+	struct gendisk *disk;
+	struct vfsmount *mnt;
+	unsigned int i;
+
+	disk = kunit_ramdisk_create(test, 2048 * 2);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, disk);
+	KUNIT_ASSERT_EQ(test, ext4_kunit_mkfs(test, disk_devt(disk), &good,
+					      &layout), 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		KUNIT_EXPECT_EQ_MSG(test, ext4_kunit_mkfs(test, disk_devt(disk),
+							  &bad[i], &layout),
+				    -EINVAL, "parameters %u", i);
+
+	mnt = ext4_kunit_mount(test, disk_devt(disk), NULL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mnt);
+	KUNIT_EXPECT_EQ(test, mnt->mnt_sb->s_blocksize, 1024);
+	KUNIT_EXPECT_EQ(test, ext4_blocks_count(EXT4_SB(mnt->mnt_sb)->s_es),
+			2048);
+	KUNIT_EXPECT_NULL(test, EXT4_SB(mnt->mnt_sb)->s_journal);
+}
+
 static struct kunit_case ext4_fixture_test_cases[] = {
 	KUNIT_CASE(ramdisk_roundtrip_test),
 	KUNIT_CASE(ramdisk_rules_test),
@@ -791,6 +834,7 @@ static struct kunit_case ext4_fixture_test_cases[] = {
 	KUNIT_CASE_PARAM(write_3000_bytes_test, write_gen_params),
 	KUNIT_CASE(user_buf_hole_test),
 	KUNIT_CASE(mount_bad_option_test),
+	KUNIT_CASE(mkfs_bad_params_test),
 	{}
 };
 

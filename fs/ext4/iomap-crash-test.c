@@ -180,6 +180,19 @@ static const struct cr_scenario cr_scenarios[] = {
 	    FSYNC(B) },
 	  { W(A, SZ_8K, SZ_4K), W(A, SZ_16K, SZ_4K), W(B, SZ_4K, SZ_4K),
 	    WB_HELD(A), FSYNC(B), RELEASE, FSYNC(A) } },
+	/*
+	 * With fast commits, each fsync commits one fast commit block until
+	 * the area is full (the fifth; the sixth falls back to a full
+	 * commit): a crash while it is full must mount. Before the fix of
+	 * jbd2's fc_do_one_pass(), recovery read one block beyond the
+	 * journal there and failed ("JBD2: corrupted journal superblock").
+	 */
+	{ "appends + fsync until the fast commit area is full",
+	  { W(A, 0, SZ_4K), FSYNC(A) },
+	  { W(A, SZ_4K, SZ_4K), FSYNC(A), W(A, SZ_8K, SZ_4K), FSYNC(A),
+	    W(A, 12 * SZ_1K, SZ_4K), FSYNC(A), W(A, SZ_16K, SZ_4K), FSYNC(A),
+	    W(A, 20 * SZ_1K, SZ_4K), FSYNC(A), W(A, 24 * SZ_1K, SZ_4K),
+	    FSYNC(A), W(A, 28 * SZ_1K, SZ_4K), FSYNC(A) } },
 };
 
 static const char * const cr_file_names[CR_FILES] = { "a", "b" };
@@ -195,11 +208,16 @@ struct cr_fs {
 #define CR_MKFS_4K	{ .block_size = 4096, .blocks_count = 2048, \
 			  .journal_blocks = 1024 }
 
-/* With fast commits: the journal needs room for their area as well. */
+/*
+ * With fast commits: the journal needs room for their area as well. A
+ * small area (5 fast commit blocks) fills within a scenario.
+ */
 #define CR_MKFS_1K_FC	{ .block_size = 1024, .blocks_count = 4096, \
-			  .journal_blocks = 1536, .feature_fast_commit = true }
+			  .journal_blocks = 1536, .feature_fast_commit = true, \
+			  .fc_blocks = 6 }
 #define CR_MKFS_4K_FC	{ .block_size = 4096, .blocks_count = 4096, \
-			  .journal_blocks = 1536, .feature_fast_commit = true }
+			  .journal_blocks = 1536, .feature_fast_commit = true, \
+			  .fc_blocks = 6 }
 
 static const struct cr_fs cr_fs[] = {
 	{ "1k da", CR_MKFS_1K, "buffered_iomap,delalloc,commit=600" },

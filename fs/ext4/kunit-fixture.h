@@ -33,9 +33,13 @@ struct vfsmount;
  *	in-inode area holds the data past i_block): new regular files may
  *	keep small contents in the inode.
  * @feature_fast_commit: Set the fast_commit feature: fsync and fdatasync
- *	commit through the journal's fast commit area (its last 256 blocks,
- *	jbd2's default) where they can.  Needs @journal_blocks of at least
- *	1280 (JBD2_MIN_JOURNAL_BLOCKS plus that area).
+ *	commit through the journal's fast commit area (its last @fc_blocks
+ *	blocks) where they can.  Needs @journal_blocks of at least
+ *	JBD2_MIN_JOURNAL_BLOCKS (1024) plus that area.
+ * @fc_blocks: Size of the fast commit area in blocks (s_num_fc_blks of the
+ *	journal superblock), at least 2; 0 for jbd2's default, 256.  jbd2
+ *	writes fast commits to all but the first of them.  Only with
+ *	@feature_fast_commit.
  * @feature_quota: Set the quota feature, with user and group quota files
  *	(inodes 3 and 4) that hold no structure yet: ext4 turns quota
  *	accounting on at mount (CONFIG_QUOTA and CONFIG_QFMT_V2), and each
@@ -56,6 +60,7 @@ struct ext4_kunit_mkfs_params {
 	bool feature_64bit;
 	bool feature_inline_data;
 	bool feature_fast_commit;
+	unsigned int fc_blocks;
 	bool feature_quota;
 };
 

@@ -156,7 +156,7 @@ static int mkfs_geometry(struct mkfs *m)
 {
 	const struct ext4_kunit_mkfs_params *p = m->p;
 	struct ext4_kunit_layout *l = m->l;
-	u32 inodes_per_block, bpg;
+	u32 inodes_per_block, bpg, fc_blocks;
 	u64 groups;
 	ext4_fsblk_t next;
 	ext4_group_t g;
@@ -180,13 +180,18 @@ static int mkfs_geometry(struct mkfs *m)
 			  p->journal_blocks);
 		return -EINVAL;
 	}
+	if (p->fc_blocks && (!p->feature_fast_commit || p->fc_blocks < 2)) {
+		kunit_err(m->test,
+			  "mkfs: a fast commit area of %u blocks needs fast_commit and at least 2 blocks\n",
+			  p->fc_blocks);
+		return -EINVAL;
+	}
+	fc_blocks = p->fc_blocks ?: JBD2_DEFAULT_FAST_COMMIT_BLOCKS;
 	if (p->feature_fast_commit &&
-	    p->journal_blocks < JBD2_MIN_JOURNAL_BLOCKS +
-				JBD2_DEFAULT_FAST_COMMIT_BLOCKS) {
+	    p->journal_blocks < JBD2_MIN_JOURNAL_BLOCKS + fc_blocks) {
 		kunit_err(m->test,
 			  "mkfs: fast_commit needs a journal of at least %u blocks, not %u\n",
-			  JBD2_MIN_JOURNAL_BLOCKS + JBD2_DEFAULT_FAST_COMMIT_BLOCKS,
-			  p->journal_blocks);
+			  JBD2_MIN_JOURNAL_BLOCKS + fc_blocks, p->journal_blocks);
 		return -EINVAL;
 	}
 
@@ -511,6 +516,7 @@ static int mkfs_write_journal_sb(struct mkfs *m)
 	jsb->s_first = cpu_to_be32(1);
 	jsb->s_sequence = cpu_to_be32(1);
 	jsb->s_nr_users = cpu_to_be32(1);
+	jsb->s_num_fc_blks = cpu_to_be32(m->p->fc_blocks);
 	memcpy(jsb->s_uuid, mkfs_uuid, sizeof(jsb->s_uuid));
 	/* s_start == 0: the journal is empty and needs no recovery. */
 	return mkfs_write_block(m, m->buf, m->l->journal_block);

@@ -35,6 +35,8 @@
  */
 #define _GNU_SOURCE
 #include <endian.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <assert.h>
@@ -44,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -157,6 +160,49 @@ static void report(unsigned long entry, int mark, const char *fmt, ...)
 }
 
 /*
+ * For a failed state (the first few): the file's extents around byte
+ * @at as FIEMAP reports them (a hole, an unwritten extent or a mapped
+ * one tells which metadata the crash left behind).
+ */
+static void dump_extents(const char *path, uint64_t at)
+{
+	struct fiemap *fm;
+	unsigned int i, n = 16;
+	int fd;
+
+	if (failed > (unsigned long)maxfail)
+		return;
+	fd = open(path, O_RDONLY);
+	fm = calloc(1, sizeof(*fm) + n * sizeof(struct fiemap_extent));
+	if (fd < 0 || !fm)
+		goto out;
+	fm->fm_start = at > 65536 ? at - 65536 : 0;
+	fm->fm_length = 131072;
+	fm->fm_extent_count = n;
+	if (ioctl(fd, FS_IOC_FIEMAP, fm)) {
+		printf("lwreplay:   FIEMAP: %s\n", strerror(errno));
+		goto out;
+	}
+	if (!fm->fm_mapped_extents)
+		printf("lwreplay:   no extent within 64 KiB of byte %llu\n",
+		       (unsigned long long)at);
+	for (i = 0; i < fm->fm_mapped_extents; i++) {
+		struct fiemap_extent *fe = &fm->fm_extents[i];
+
+		printf("lwreplay:   extent: bytes %llu-%llu at %llu%s%s\n",
+		       (unsigned long long)fe->fe_logical,
+		       (unsigned long long)(fe->fe_logical + fe->fe_length - 1),
+		       (unsigned long long)fe->fe_physical,
+		       fe->fe_flags & FIEMAP_EXTENT_UNWRITTEN ? " unwritten" : "",
+		       fe->fe_flags & FIEMAP_EXTENT_DELALLOC ? " delalloc" : "");
+	}
+out:
+	free(fm);
+	if (fd >= 0)
+		close(fd);
+}
+
+/*
  * Check FILE against sync point @mark: the record of that point and of
  * what the program changed before the next one.
  */
@@ -259,8 +305,10 @@ static int check_file(unsigned long entry, int mark)
 		       fname, (long long)fsize, nlost, first_lost,
 		       data[first_lost], model[8 + first_lost]);
 	}
-	if (nstale || nlost)
+	if (nstale || nlost) {
+		dump_extents(path, nlost ? first_lost : first_stale);
 		goto out;
+	}
 	ok = 1;
 out:
 	free(model);
