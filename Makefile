@@ -20,11 +20,13 @@
 #   make e2e         fio + e2fsck on ext4 in an x86_64 QEMU guest
 #                    (E2E_MOUNT_OPTS=... E2E_ACCEL=kvm|tcg; see mk/e2e.sh)
 #   make test        what CI runs: all architectures, e2e, static checks
-#   make tree        generate build/linux (base + patches/ + overlay)
-#   make export      save commits made in build/linux into patches/
-#   make series      the work as a git am-able series with a cover letter
-#                    in build/series/, checked (series-check: and every
-#                    prefix built for UML)
+#   make tree        generate build/linux (base + patches/ + patches/tests/
+#                    + overlay)
+#   make export      save commits made in build/linux into patches/ (the
+#                    write path) and patches/tests/ (the test series)
+#   make series      the work as two git am-able series with cover letters
+#                    in build/series/{write-path,tests}/, checked
+#                    (series-check: and every prefix built for UML)
 #   make coverage    line/branch coverage of fs/ext4 from the suites (UML
 #                    gcov, lcov) in build/results/coverage/
 #   make checks      checkpatch, sparse and W=1 only
@@ -33,7 +35,9 @@
 #   make deps        install the Debian packages needed
 #
 # KDIR=/path/to/linux uses that tree as the base instead of Debian's
-# linux-source-7.3; it is copied, never modified.
+# linux-source-7.3; it is copied, never modified.  A KDIR whose ext4 has
+# its own buffered_iomap gets the test series only (make kunit KDIR=...
+# runs our suites on another implementation; TESTS_ONLY=0|1 overrides).
 
 REPO := $(CURDIR)
 BUILD ?= $(REPO)/build

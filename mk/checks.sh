@@ -3,7 +3,7 @@
 #
 # Static checks of our own code, one result line per check in
 # BUILD_DIR/results/checks.tsv ("PASS|FAIL<TAB>name<TAB>detail"):
-#   - checkpatch.pl --strict on every patch in patches/ and every new
+#   - checkpatch.pl --strict on every patch in patches/ (and tests/) and every new
 #     C file and header of the overlay;
 #   - sparse (C=2) and W=1 on fs/ext4 (and the overlay's lib/ dirs), on
 #     the base and on the patched tree: a warning is new when the
@@ -38,7 +38,7 @@ cp_args=(--strict --terse --no-summary --show-types)
 # not a python of the user's own ahead of it in PATH.
 cp_path=/usr/bin:/bin:$PATH
 case "${CHECKS_CHECKPATCH:-all}" in
-all)	cp_dirs="fs include lib tools"; cp_patches='patches/*.patch' ;;
+all)	cp_dirs="fs include lib tools"; cp_patches='patches/*.patch patches/tests/*.patch' ;;
 tools)	cp_dirs=tools; cp_patches="" ;;
 *)	echo "mk: error: CHECKS_CHECKPATCH=$CHECKS_CHECKPATCH: use all or tools" >&2; exit 2 ;;
 esac

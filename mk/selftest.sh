@@ -5,7 +5,10 @@
 # network): KDIR is copied and never modified, patches apply in order,
 # a re-run with nothing changed does no work, a changed overlay file is
 # copied without re-applying patches, and a patch that does not apply
-# stops with a message naming the patch and the failing hunk.
+# stops with a message naming the patch and the failing hunk; the write
+# path (patches/) applies before the test series (patches/tests/), make
+# export splits them at the tag write-path, and a KDIR with its own
+# buffered_iomap gets the test series only.
 #
 # Usage: selftest.sh REPO_DIR BUILD_DIR
 # Writes BUILD_DIR/results/selftest.tsv.
@@ -118,5 +121,45 @@ else
 	check "overlay may not replace a base file" "$(cat "$work/log")" \
 		grep -q "fs/ext4/inode.c exists in the base tree" "$work/log"
 fi
+# Two series: the write path (patches/) and the tests (patches/tests/).
+kdir2=$work/kdir2
+mkdir -p "$kdir2/fs/ext4"
+printf 'kernelversion:\n\t@echo 7.3.0-selftest\n' > "$kdir2/Makefile"
+seq 1 40 > "$kdir2/fs/ext4/inode.c"
+seq 1 10 > "$kdir2/fs/ext4/super.c"
+git -C "$kdir2" init -q && git -C "$kdir2" add -A && git -C "$kdir2" commit -q -m base
+rm -rf "$work/edit2" "$frepo/patches" "$frepo/fs/ext4/inode.c"
+mkdir -p "$frepo/patches/tests"
+git clone -q "$kdir2" "$work/edit2"
+sed -i 's/^5$/buffered_iomap/' "$work/edit2/fs/ext4/super.c"
+git -C "$work/edit2" commit -q -am "ext4: the write path"
+git -C "$work/edit2" format-patch -q -o "$frepo/patches" HEAD~1
+sed -i 's/^20$/twenty/' "$work/edit2/fs/ext4/inode.c"
+git -C "$work/edit2" commit -q -am "ext4: kunit: the tests"
+git -C "$work/edit2" format-patch -q -o "$frepo/patches/tests" HEAD~1
+fbuild2=$work/build2
+tree2=$fbuild2/linux
+run_tree2() { KDIR=$1 bash "$frepo/mk/tree.sh" "$frepo" "$fbuild2" > "$work/log" 2>&1; }
+run_tree2 "$kdir2"
+check "the write path, then the tests" "$(cat "$work/log")" \
+	test "$(git -C "$tree2" log --format=%s base..HEAD | tr '\n' '|')" = "ext4: kunit: the tests|ext4: the write path|"
+check "tag write-path on the write path's last commit" "$(git -C "$tree2" log --oneline -1 write-path 2>&1)" \
+	test "$(git -C "$tree2" log -1 --format=%s write-path 2>/dev/null)" = "ext4: the write path"
+# A new commit on top is exported as a test patch; the write path stays.
+sed -i 's/^30$/thirty/' "$tree2/fs/ext4/inode.c"
+git -C "$tree2" commit -q -am "ext4: kunit: more tests"
+bash "$frepo/mk/export.sh" "$frepo" "$fbuild2" > "$work/log" 2>&1
+check "export: a new commit becomes patches/tests/0002" "$(cat "$work/log"; ls "$frepo"/patches/tests)" \
+	test -f "$frepo"/patches/tests/0002-ext4-kunit-more-tests.patch -a \
+	     "$(cd "$frepo/patches" && ls ./*.patch)" = "./0001-ext4-the-write-path.patch"
+# A KDIR with its own write path gets the tests only.
+kdir3=$work/kdir3
+git clone -q "$work/edit2" "$kdir3"
+git -C "$kdir3" reset -q --hard HEAD~1
+rm -rf "$fbuild2"
+run_tree2 "$kdir3"
+check "KDIR with its own buffered_iomap: the test series only" "$(cat "$work/log")" \
+	test "$(git -C "$tree2" log --format=%s base..HEAD | tr '\n' '|')" = "ext4: kunit: more tests|ext4: kunit: the tests|" -a \
+	     "$(sed -n 5p "$tree2/fs/ext4/super.c")" = "buffered_iomap"
 rm -rf "$work"
 ! grep -q '^FAIL' "$tsv"

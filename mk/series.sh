@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make series: the whole work as a git format-patch series a maintainer
-# can apply with git am, under BUILD_DIR/series/: 0000-cover-letter.patch
+# make series: the whole work as two git format-patch series a maintainer
+# can apply with git am, each with its cover letter (0000-cover-letter.patch)
 # and one patch per patches/ entry, each carrying the new files (the
-# overlay) it needs.  The generated tree's commits (one per patches/ entry)
+# overlay) it needs: BUILD_DIR/series/write-path/ (patches/*.patch, the
+# write path) and BUILD_DIR/series/tests/ (patches/tests/*.patch, the
+# test infrastructure and the suites, which apply to the base tree plus
+# any implementation of the write path: docs/contract.md).  The generated tree's commits (one per patches/ entry)
 # do not hold the overlay; here each commit is replayed (branch "series"
 # of the tree's repository) with its new files added:
 #   - a .c file goes with the first patch that adds its object (NAME.o) to
@@ -14,8 +17,14 @@
 #     not kernel code and stay out (the cover letter says so).
 # Then the checks (results in BUILD_DIR/results/series.tsv):
 #   - every kernel file of the overlay is in some patch;
-#   - the series applies with git am to a clean checkout of the base, and
-#     the result is exactly the generated tree (base + patches + overlay);
+#   - the write-path series applies with git am to a clean checkout of
+#     the base, the test series on top of it, and the result is exactly
+#     the generated tree (base + patches + overlay), the tree the KUnit
+#     runs of make test build and run;
+#   - the test series alone, applied the way make kunit KDIR=... applies
+#     it to a tree with its own write path (mk/tree.sh, tests only) to
+#     base + the write-path series as git am left it, gives that tree
+#     too: a second, independent assembly;
 #   - every patch passes checkpatch.pl --strict;
 #   - with SERIES_BUILD=1 (make series-check), every prefix of the series
 #     builds for UML (vmlinux), incrementally, in its own build dir; with
@@ -120,30 +129,44 @@ done
 rm -f "$idx"
 tip=$parent
 g branch -f series "$tip" >/dev/null
-
-# --- the patches and the cover letter ------------------------------------
-rm -rf "$out"
-mkdir -p "$out"
-g format-patch -q --no-signature --cover-letter --base=base --thread=shallow \
-	-o "$out" "base..$tip" || die "make series" "git format-patch failed"
+# The write path: the first k commits.
+k=$(g rev-list --count base..write-path 2>/dev/null) || die "make series" "no tag write-path (make tree)"
 n=${#commits[@]}
+[ "$k" -le "$n" ] || die "make series" "write-path holds $k commits of $n"
+wtip=$(g rev-parse "series~$((n - k))")
+
+# --- the patches and the cover letters -----------------------------------
+rm -rf "$out"
+mkdir -p "$out/write-path" "$out/tests"
 last=$(tail -n 1 "$results/summary.txt" 2>/dev/null)
-python3 "$repo/mk/series/cover.py" "$out/0000-cover-letter.patch" "$repo" \
-	"$base_desc" "$n" "${last:-}" || die "make series" "cover letter"
-result PASS "git format-patch" "$n patches and a cover letter in $out"
+# series DIR RANGE TEMPLATE BASE-COMMIT
+for spec in "write-path base..$wtip cover.txt base" "tests $wtip..$tip cover-tests.txt $wtip"; do
+	read -r dir range tmpl basec <<< "$spec"
+	g format-patch -q --no-signature --cover-letter --base="$basec" --thread=shallow \
+		-o "$out/$dir" "$range" || die "make series" "git format-patch of $dir failed"
+	python3 "$repo/mk/series/cover.py" "$out/$dir/0000-cover-letter.patch" "$repo" \
+		"$repo/mk/series/$tmpl" "$base_desc" "$(g rev-list --count "$range")" "${last:-}" ||
+		die "make series" "cover letter of $dir"
+done
+result PASS "git format-patch" "$k write-path and $((n - k)) test patches, each series with a cover letter, in $out/write-path and $out/tests"
 
 # --- it applies to a clean base and gives the generated tree -------------
 am=$build/series-am
 rm -rf "$am"
 g worktree prune
 g worktree add -q --detach "$am" base || die "git am" "cannot check out the base"
-mapfile -t plist < <(ls "$out"/*.patch | grep -v '/0000-cover-letter\.patch$')
-git -C "$am" am -q --keep-cr "${plist[@]}" > "$am.log" 2>&1
-if [ "$(git -C "$am" rev-list --count base..HEAD)" != "$n" ]; then
+am_ok=1
+for dir in write-path tests; do
+	mapfile -t plist < <(ls "$out/$dir"/*.patch | grep -v '/0000-cover-letter\.patch$')
+	[ "${#plist[@]}" = 0 ] && continue
+	git -C "$am" am -q --keep-cr "${plist[@]}" >> "$am.log" 2>&1 || am_ok=0
+	[ "$dir" != write-path ] || am_wtip=$(git -C "$am" rev-parse HEAD)
+done
+if [ "$am_ok" = 0 ] || [ "$(git -C "$am" rev-list --count base..HEAD)" != "$n" ]; then
 	git -C "$am" am --abort >/dev/null 2>&1
-	result FAIL "git am of the series to a clean $base_desc" "$(git -C "$am" rev-list --count base..HEAD) of $n applied"
+	result FAIL "git am of the series to a clean $base_desc" "$(git -C "$am" rev-list --count base..HEAD) of $n applied (see $am.log)"
 else
-	result PASS "git am of the series to a clean $base_desc" "$n patches"
+	result PASS "git am of the series to a clean $base_desc" "the write path ($k patches), then the tests ($((n - k)))"
 	# The applied tree against the generated one: its HEAD with the
 	# overlay's kernel files added, in a scratch index.
 	want=$(export GIT_INDEX_FILE=$build/series-index
@@ -157,12 +180,37 @@ else
 		result FAIL "the applied series is the generated tree" \
 			"git diff --stat $want $have (in $tree)"
 	fi
+	# The second assembly: the test series alone, by mk/tree.sh as
+	# make kunit KDIR=... applies it to a tree with its own write
+	# path, on base + the write-path series as git am left it.
+	git -C "$am" checkout -q --detach "$am_wtip"
+	rm -rf "$build/series-tests-only"
+	if KDIR=$am TESTS_ONLY=1 bash "$repo/mk/tree.sh" "$repo" "$build/series-tests-only" \
+		> "$build/series-tests-only.log" 2>&1; then
+		t2=$build/series-tests-only/linux
+		got=$(export GIT_INDEX_FILE=$build/series-index
+			rm -f "$GIT_INDEX_FILE"
+			git -C "$t2" read-tree HEAD && git -C "$t2" add -f -- "${kfiles[@]}" &&
+			git -C "$t2" write-tree)
+		rm -f "$build/series-index"
+		# Git tree ids name the content: equal ids, equal files.
+		if [ -n "$got" ] && [ "$got" = "$have" ]; then
+			result PASS "the test series alone on base + the write-path series (make kunit KDIR=...) is the tree the KUnit runs ran" "$((n - k)) patches"
+		else
+			result FAIL "the test series alone on base + the write-path series (make kunit KDIR=...) is the tree the KUnit runs ran" \
+				"trees differ: compare $t2 with the generated tree"
+		fi
+	else
+		result FAIL "the test series alone on base + the write-path series (make kunit KDIR=...) is the tree the KUnit runs ran" \
+			"mk/tree.sh failed: $(tail -n 3 "$build/series-tests-only.log" | tr '\n' ' ')"
+	fi
+	rm -rf "$build/series-tests-only"
 fi
 git -C "$tree" worktree remove --force "$am" >/dev/null 2>&1
 
 # --- checkpatch --strict on every patch ----------------------------------
 bad=0
-for p in "$out"/*.patch; do
+for p in "$out"/*/*.patch; do
 	case "$p" in *0000-cover-letter.patch) continue ;; esac
 	# New files sit in directories MAINTAINERS already covers (checked
 	# below), so FILE_PATH_CHANGES' question is answered.

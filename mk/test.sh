@@ -208,7 +208,7 @@ step "near-full stress (x86_64 debug kernel)"
 # each on the debug kernel under TCG with 1000 operations, and the stock
 # 1k nodelalloc one took 588 s there on 2026-12-06 (of 1091 s), so it is
 # left to make stress STRESS_MODE=nearfull (nine configurations, 1500).  Before the
-# writeback retry (patch 0027) every delalloc run lost data.  More seeds:
+# writeback retry (patch 0020) every delalloc run lost data.  More seeds:
 # make stress STRESS_MODE=nearfull NF_SEEDS="1 2 ...".
 nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 1k-da/1024/quota/buffered_iomap,delalloc
@@ -217,7 +217,7 @@ nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 4k-stock/4096/quota/delalloc"
 # Each configuration with quota also runs the quota-grow check once (new
 # quota structures right after an unlink on a full file system, patch
-# 0029).
+# 0022).
 if ! timed nearfull env STRESS_MODE=nearfull NF_SEEDS="${TEST_NF_SEEDS:-1}" \
 	NF_OPS="${TEST_NF_OPS:-600}" NF_FS_MB="${TEST_NF_FS_MB:-16}" \
 	NF_CONFIGS="${TEST_NF_CONFIGS:-$(echo $nf_test_configs)}" \

@@ -1,8 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Generate the patched kernel tree: base + patches/ (git am, in order)
-# + our new files from fs/ include/ lib/ tools/ (the overlay).
+# Generate the patched kernel tree: base + the write path (patches/*.patch,
+# git am, in order) + the test series (patches/tests/*.patch) + our new
+# files from fs/ include/ lib/ tools/ (the overlay).  The tag
+# "write-path" marks the last commit of the write path (base if none).
+#
+# With KDIR=/path/to/linux whose ext4 already has a buffered_iomap mount
+# option (another implementation of the write path), only the test
+# series is applied there (TESTS_ONLY=1 forces that, =0 applies both):
+# its first patch, which exports the implementation's operations to the
+# tests, is the one that may need adapting to that tree.
 #
 # The tree is a git repository whose first commit is the base (tag
 # "base"); each patch is one commit on top of it.  Re-running is
@@ -56,7 +64,7 @@ if [ "$have_key" != "$base_key" ] || [ "${BASE_REFRESH:-0}" = 1 ]; then
 				# Tracked and untracked-but-not-ignored files:
 				# the user's working tree, without build output.
 				git -C "$kdir" ls-files -z --cached --others --exclude-standard |
-					(cd "$kdir" && xargs -0 -r tar -cf - --no-recursion --ignore-failed-read) |
+					(cd "$kdir" && tar -cf - --no-recursion --ignore-failed-read --null -T -) |
 					tar -xf - -C "$tree"
 				base_desc="KDIR $kdir at $(git -C "$kdir" describe --always --dirty 2>/dev/null)"
 			else
@@ -111,7 +119,25 @@ g config user.name "${PATCH_AUTHOR_NAME:-ext4-iomap developers}"
 g config user.email "${PATCH_AUTHOR_EMAIL:-dev@localhost}"
 
 # --- 2. the series --------------------------------------------------------
-mapfile -t patches < <(cd "$repo" && ls patches/*.patch 2>/dev/null | LC_ALL=C sort)
+tests_only=${TESTS_ONLY:-}
+if [ -z "$tests_only" ]; then
+	tests_only=0
+	if [ -n "${KDIR:-}" ] && g grep -q -w buffered_iomap base -- fs/ext4/super.c; then
+		tests_only=1
+		msg "KDIR has its own buffered_iomap: applying the test series only"
+	fi
+fi
+case $tests_only in 0|1) ;; *) die "TESTS_ONLY=$tests_only: 0 or 1" ;; esac
+mapfile -t wpatches < <(cd "$repo" && ls patches/*.patch 2>/dev/null | LC_ALL=C sort)
+mapfile -t tpatches < <(cd "$repo" && ls patches/tests/*.patch 2>/dev/null | LC_ALL=C sort)
+if [ "$tests_only" = 1 ]; then
+	patches=("${tpatches[@]}")
+	wpatches=()
+	touch "$state/tests-only"
+else
+	patches=("${wpatches[@]}" "${tpatches[@]}")
+	rm -f "$state/tests-only"
+fi
 mapfile -t applied < "$state/series"	# "sha256 commit path" per line
 
 # Keep the longest prefix of already applied, unchanged patches.
@@ -158,6 +184,8 @@ else
 				g apply --check -v "$repo/$p" 2>&1 | grep -v '^Checking patch' |
 					head -30 | sed 's/^/    /'
 				echo "    (fix the patch in patches/, or apply it by hand in $tree and 'make export')"
+				[ "$tests_only" = 0 ] || [ "$p" != "${tpatches[0]}" ] ||
+					echo "    (the tests' exports of another write path: adapt the names it exports, see docs/contract.md)"
 			} >&2
 			exit 1
 		fi
@@ -165,6 +193,13 @@ else
 	done
 	mv "$state/series.new" "$state/series"
 fi
+
+# The last commit of the write path.
+wtip=$(g rev-parse base)
+if [ "${#wpatches[@]}" -gt 0 ]; then
+	read -r _ wtip _ <<< "$(sed -n "${#wpatches[@]}p" "$state/series")"
+fi
+g tag -f write-path "$wtip" >/dev/null
 
 # --- 3. the overlay -------------------------------------------------------
 mapfile -t files < <(cd "$repo" && for d in $overlay_dirs; do
@@ -188,5 +223,6 @@ printf '%s\n' "${files[@]}" | grep . > "$state/overlay" || : > "$state/overlay"
 # Overlay files are not part of the series: keep them out of git status.
 sed 's|^|/|' "$state/overlay" > "$tree/.git/info/exclude"
 
-echo "$(cat "$state/base-desc"), ${#patches[@]} patch(es), ${#files[@]} overlay file(s)" > "$build/tree.info"
+echo "$(cat "$state/base-desc"), ${#wpatches[@]} write-path and ${#tpatches[@]} test patch(es)$(
+	[ "$tests_only" = 0 ] || echo " (the test series only)"), ${#files[@]} overlay file(s)" > "$build/tree.info"
 msg "tree: $tree ($(cat "$build/tree.info"))"

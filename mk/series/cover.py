@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 """Fill in the cover letter git format-patch --cover-letter wrote.
 
-Usage: cover.py COVER REPO BASE_DESC NPATCHES [LAST_RESULT]
+Usage: cover.py COVER REPO TEMPLATE BASE_DESC NPATCHES [LAST_RESULT]
 
-The subject and the blurb come from mk/series/cover.txt (what and why,
+The subject and the blurb come from TEMPLATE (mk/series/cover.txt for the
+write path, cover-tests.txt for the test series: what and why,
 how it was tested, what is known not to work), with @BASE@, @N@,
 @RESULT@ and @MEASURED@ (the steps and the total of the last make test in
 the same build directory, from results/times.txt and results/summary.txt)
@@ -71,11 +72,10 @@ def wrap(text):
 
 
 def main():
-    cover, repo, base, n = sys.argv[1:5]
-    result = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] else "see README"
-    tmpl = open(f"{repo}/mk/series/cover.txt").read()
-    readme = open(f"{repo}/README.md").read()
-    measured = last_run(os.path.join(os.path.dirname(cover), "..", "results"))
+    cover, repo, template, base, n = sys.argv[1:6]
+    result = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] else "see README"
+    tmpl = open(template).read()
+    measured = last_run(os.path.join(os.path.dirname(cover), "..", "..", "results"))
     tmpl = (tmpl.replace("@BASE@", base).replace("@N@", n)
             .replace("@RESULT@", result).replace("@MEASURED@", measured))
     subject, blurb = tmpl.split("\n", 1)
