@@ -93,23 +93,27 @@ ktap=$build/results/kunit-um.ktap
 if [ -f "$ktap" ] && [ -x "$build/kunit-um/linux" ]; then
 	{
 		echo
-		echo "KUnit suite ext4_iomap_write under UML, per case (from $(basename "$ktap"); UML's printk clock moves in 10 ms steps):"
-		echo
-		python3 "$repo/mk/kunit-times.py" "$ktap"
-		for a in x86_64 arm64; do
-			[ -f "$build/results/kunit-$a.ktap" ] || continue
-			printf '\nUnder %s (QEMU TCG): ' "$a"
-			python3 "$repo/mk/kunit-times.py" "$build/results/kunit-$a.ktap" | tail -n 1
+		suites="ext4_iomap_write ext4_iomap_enospc ext4_iomap_error ext4_iomap_race"
+		for su in $suites; do
+			echo "KUnit suite $su under UML, per case (from $(basename "$ktap"); UML's printk clock moves in 10 ms steps):"
+			echo
+			python3 "$repo/mk/kunit-times.py" "$ktap" "$su"
+			for a in x86_64 arm64; do
+				[ -f "$build/results/kunit-$a.ktap" ] || continue
+				printf '\nUnder %s (QEMU TCG): ' "$a"
+				python3 "$repo/mk/kunit-times.py" "$build/results/kunit-$a.ktap" "$su" | tail -n 1
+			done
+			echo
 		done
 		echo
-		objs="fs/ext4/iomap-write-test.o fs/ext4/kunit-fixture.o fs/ext4/kunit-mkfs.o fs/ext4/fixture-test.o lib/kunit/ramdisk.o"
+		objs="fs/ext4/iomap-write-test.o fs/ext4/iomap-enospc-test.o fs/ext4/iomap-error-test.o fs/ext4/iomap-race-test.o fs/ext4/kunit-fixture.o fs/ext4/kunit-mkfs.o fs/ext4/fixture-test.o lib/kunit/ramdisk.o"
 		for o in $objs; do rm -f "$build/kunit-um/$o"; done
 		t0=$(date +%s.%N)
 		# shellcheck disable=SC2086
 		make -s -C "$tree" ARCH=um O="$build/kunit-um" -j1 $objs >/dev/null 2>&1
 		t1=$(date +%s.%N)
 		cold=$(sed -n 's/^kunit-um \([0-9]*\)s.*/\1/p' "$build/results/times.txt" 2>/dev/null)
-		printf 'Compiling its objects (suite, fixture, mkfs, fixture tests, ramdisk) takes %.1f s on one core' \
+		printf 'Compiling their objects (suites, fixture, mkfs, fixture tests, ramdisk) takes %.1f s on one core' \
 			"$(echo "$t1 - $t0" | bc)"
 		if [ -n "$cold" ]; then
 			printf '; the whole UML build and run step of the last make test took %s s on %s cores (%.1f%% of its core-seconds).\n' \
