@@ -94,12 +94,14 @@ start_background() {
 		   ! grep -qs '^FAIL' "$out/series.tsv"; then
 			printf 'FAIL\tseries\tmk/series.sh failed without recording a failure\n' >> "$out/series.tsv"
 		fi
-		# Seeded x86_64 randconfigs with ext4 and its suites forced
+		# A seeded x86_64 randconfig with ext4 and its suites forced
 		# on: fs/ext4/ and lib/kunit/ build without a warning (make
-		# matrix MATRIX=randconfig; a result line per seed).
-		echo "==== randconfig builds (seeds ${TEST_RANDCONFIG_SEEDS:-1 2 3}) ===="
+		# matrix MATRIX=randconfig runs seeds 1 to 3; a result line
+		# per seed). One seed here: the background, not the
+		# foreground, ends a cold make test (2026-12-06).
+		echo "==== randconfig builds (seeds ${TEST_RANDCONFIG_SEEDS:-1}) ===="
 		rm -f "$out/matrix/randconfig.tsv"
-		timed randconfig nice -n 19 env MATRIX_SEEDS="${TEST_RANDCONFIG_SEEDS:-1 2 3}" \
+		timed randconfig nice -n 19 env MATRIX_SEEDS="${TEST_RANDCONFIG_SEEDS:-1}" \
 			bash "$repo/mk/matrix.sh" "$repo" "$build" randconfig
 		if [ -s "$out/matrix/randconfig.tsv" ]; then
 			cp "$out/matrix/randconfig.tsv" "$out/randconfig.tsv"
