@@ -707,11 +707,7 @@ static void mmap_nonda_test(struct kunit *test)
 
 	memset(data, 0x5a, n);
 	iw_start(c, &(struct iw_start){});
-	addr = kunit_vm_mmap(test, c->file, 0, PAGE_SIZE,
-			     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the file failed");
-	KUNIT_ASSERT_LT_MSG(test, addr, TASK_SIZE, "mmap: error %ld",
-			    (long)addr);
+	addr = iw_mmap(c, PAGE_SIZE);
 	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 100),
 					       data, n), 0, "fault at 100");
 	KUNIT_EXPECT_EQ_MSG(test,

@@ -862,11 +862,7 @@ static void mmap_write_test(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, vfs_truncate(&c->file->f_path, MM_SIZE), 0);
 	iw_start(c, &(struct iw_start){});
 
-	addr = kunit_vm_mmap(test, c->file, 0, 3 * PAGE_SIZE,
-			     PROT_READ | PROT_WRITE, MAP_SHARED, 0);
-	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the file failed");
-	KUNIT_ASSERT_LT_MSG(test, addr, TASK_SIZE, "mmap: error %ld",
-			    (long)addr);
+	addr = iw_mmap(c, 3 * PAGE_SIZE);
 	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + 100),
 					       data, n), 0, "fault at 100");
 	KUNIT_ASSERT_EQ_MSG(test, copy_to_user((void __user *)(addr + MM_POS2),
@@ -1126,6 +1122,20 @@ void iw_close(struct file *f)
 {
 	fput(f);
 	flush_delayed_fput();
+}
+
+/* A shared writable mapping of the case's file from offset 0, @len bytes. */
+unsigned long iw_mmap(struct iw_ctx *c, unsigned long len)
+{
+	struct kunit *test = c->test;
+	unsigned long addr;
+
+	addr = kunit_vm_mmap(test, c->file, 0, len, PROT_READ | PROT_WRITE,
+			     MAP_SHARED, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "mmap of the file failed");
+	KUNIT_ASSERT_LT_MSG(test, addr, TASK_SIZE, "mmap: error %ld",
+			    (long)addr);
+	return addr;
 }
 
 /**

@@ -154,6 +154,7 @@ int iw_drive(struct iw_ctx *c, const struct iomap_ops *ops,
 void iw_cleanup_check(struct iw_ctx *c);
 struct file *iw_open(struct iw_ctx *c, const char *name);
 void iw_close(struct file *f);
+unsigned long iw_mmap(struct iw_ctx *c, unsigned long len);
 void iw_fill(struct iw_ctx *c, s64 headroom, s64 spare);
 void iw_fill_stale(struct iw_ctx *c);
 int iw_data_rule(struct iw_ctx *c, enum kunit_ramdisk_action action,
