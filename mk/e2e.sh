@@ -68,6 +68,8 @@
 #   E2E_TIMEOUT     seconds for the whole guest run (default 300, 900 for TCG)
 #   E2E_MEM         guest memory (default 1G)
 #   E2E_RD_SIZE     RAM disk size in KiB (default 262144)
+#   E2E_NAME        the results' name: BUILD_DIR/results/NAME.tsv and
+#                   NAME.log (default e2e)
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -76,8 +78,9 @@ tree=$build/linux
 kobj=$build/e2e-x86_64
 work=$build/e2e
 out=$build/results
-tsv=$out/e2e.tsv
-log=$out/e2e.log
+name=${E2E_NAME:-e2e}
+tsv=$out/$name.tsv
+log=$out/$name.log
 blog=$out/e2e-build.log
 # Only building for mk/bench.sh or mk/crash.sh: leave the results of the
 # last e2e run alone.
@@ -96,7 +99,7 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"
 # E2E_OPS: only these file operation cases (e.g. to rerun one)
@@ -173,7 +176,7 @@ tool() {
 	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1"
 }
 missing=""
-for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io xfs_quota dmsetup cpio gzip ldd timeout; do
+for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io xfs_quota e4defrag filefrag dmsetup cpio gzip ldd timeout; do
 	tool "$t" >/dev/null || missing="$missing $t"
 done
 [ -z "$missing" ] || fail "tools" "missing:$missing (run 'make deps')"
@@ -282,7 +285,7 @@ ti=$(date +%s)
 # this script changes.
 bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)"
       "$(tool chattr)" "$(tool lsattr)" "$(tool xfs_io)" "$(tool dmsetup)"
-      "$(tool xfs_quota)")
+      "$(tool xfs_quota)" "$(tool e4defrag)" "$(tool filefrag)")
 mapfile -t libs < <(for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | LC_ALL=C sort -u)
 if for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done | grep -q 'not found'; then
@@ -308,7 +311,9 @@ if [ ! -f "$base" ]; then
 	       cp "${bins[5]}" "$root/usr/bin/lsattr" &&
 	       cp "${bins[6]}" "$root/usr/sbin/xfs_io" &&
 	       cp "${bins[7]}" "$root/usr/sbin/dmsetup" &&
-	       cp "${bins[8]}" "$root/usr/sbin/xfs_quota"; }; then
+	       cp "${bins[8]}" "$root/usr/sbin/xfs_quota" &&
+	       cp "${bins[9]}" "$root/usr/sbin/e4defrag" &&
+	       cp "${bins[10]}" "$root/usr/sbin/filefrag"; }; then
 		fail "initramfs" "copying the binaries"
 	fi
 	for l in "${libs[@]}" "${extra[@]}"; do
@@ -337,26 +342,16 @@ root=$work/run-root
 rm -rf "$root"
 mkdir -p "$root/e2e/fio"
 install -m 755 "$src/init" "$root/init"
-# The random operation checker, built static for the guest.
-opcheck=$work/opcheck
-osrc=$repo/tools/testing/ext4-iomap/opcheck.c
-if [ ! -x "$opcheck" ] || [ "$osrc" -nt "$opcheck" ]; then
-	gcc -O2 -Wall -static -o "$opcheck" "$osrc" || fail "initramfs" "building $osrc failed"
-fi
+# The programs of tools/testing/ext4-iomap the guest runs, built static.
 mkdir -p "$root/usr/bin"
-cp "$opcheck" "$root/usr/bin/opcheck"
-shortwrite=$work/shortwrite
-ssrc=$repo/tools/testing/ext4-iomap/shortwrite.c
-if [ ! -x "$shortwrite" ] || [ "$ssrc" -nt "$shortwrite" ]; then
-	gcc -O2 -Wall -static -o "$shortwrite" "$ssrc" || fail "initramfs" "building $ssrc failed"
-fi
-cp "$shortwrite" "$root/usr/bin/shortwrite"
-wbrace=$work/wbrace
-wsrc=$repo/tools/testing/ext4-iomap/wbrace.c
-if [ ! -x "$wbrace" ] || [ "$wsrc" -nt "$wbrace" ]; then
-	gcc -O2 -Wall -static -pthread -o "$wbrace" "$wsrc" || fail "initramfs" "building $wsrc failed"
-fi
-cp "$wbrace" "$root/usr/bin/wbrace"
+for t in opcheck shortwrite wbrace iopath swaphog runas; do
+	tsrc=$repo/tools/testing/ext4-iomap/$t.c
+	if [ ! -x "$work/$t" ] || [ "$tsrc" -nt "$work/$t" ]; then
+		gcc -O2 -Wall -static -pthread -o "$work/$t" "$tsrc" 2> "$work/$t.log" ||
+			{ cat "$work/$t.log" >&2; fail "initramfs" "building $tsrc failed"; }
+	fi
+	cp "$work/$t" "$root/usr/bin/$t"
+done
 for j in $jobs; do cp "$src/fio/$j.fio" "$root/e2e/fio/"; done
 # one step in the guest: a quarter of the longest whole run
 step_timeout=$(( $(run_timeout tcg) / 4 ))

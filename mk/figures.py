@@ -30,6 +30,7 @@ STEPS = [
     ("KUnit, arm64 with 64 KiB pages", "kunit-arm64-64k.json",
      "kunit-arm64-64k"),
     ("e2e (QEMU x86_64)", "e2e.tsv", "e2e"),
+    ("e2e, debug kernel", "e2e-debug.tsv", "e2e-debug"),
     ("crash check", "crash.tsv", "crash"),
     ("stress", "stress.tsv", "stress"),
     ("near-full stress", "nearfull.tsv", "nearfull"),

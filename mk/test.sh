@@ -198,6 +198,21 @@ if ! timed stress bash "$repo/mk/stress.sh" "$repo" "$build" &&
 	printf 'FAIL\tstress\tmk/stress.sh failed without recording a failure\n' >> "$out/stress.tsv"
 fi
 
+step "e2e of a real volume on the x86_64 debug kernel (lockdep, KASAN)"
+# The cases of issue 24 (O_DIRECT mixed with buffered I/O, SEEK_DATA/
+# SEEK_HOLE and FIEMAP against the stock path, the path report, remounts
+# with writes in flight, swap, the unprivileged chattr, e4defrag) on one
+# configuration, no fio job but the shortest, under lockdep: the remount
+# puts both paths, with their opposite folio lock and handle orders, in
+# one file system.  The e2e above runs them on four configurations.
+if ! timed e2e-debug env E2E_KERNEL=debug E2E_NAME=e2e-debug \
+	E2E_CONFIGS="${TEST_E2E_DEBUG_CONFIGS:-1k-delalloc}" E2E_JOBS=append \
+	E2E_OPS="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag" \
+	bash "$repo/mk/e2e.sh" "$repo" "$build" &&
+   ! grep -qs '^FAIL' "$out/e2e-debug.tsv"; then
+	printf 'FAIL\te2e-debug\tmk/e2e.sh (debug kernel) failed without recording a failure\n' >> "$out/e2e-debug.tsv"
+fi
+
 step "near-full stress (x86_64 debug kernel)"
 # Four writers on a 16 MiB file system (with 600 operations, 24 MiB
 # were not filled on 1k blocks), one seed of 600 operations per writer

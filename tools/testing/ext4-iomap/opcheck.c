@@ -9,7 +9,7 @@
  * fsync, fdatasync and msync, reads of random ranges; at the end the whole
  * file is read back, then again after the page cache was dropped.
  *
- * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v]
+ * Usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-d] [-v]
  *                [-L RECDIR [-D DMNAME] [-S STALE] | -u] FILE
  *
  * Collapse and insert ranges are aligned to CLUSTER bytes (default: the
@@ -17,6 +17,11 @@
  * Buffered writes are up to 4 blocks long and punch/zero ranges up to 6,
  * or both up to MAXLEN bytes with -w: long ones leave delayed extents that
  * span many folios, which background writeback then races with.
+ * With -d, some of the reads become O_DIRECT writes and reads of up to 4
+ * pages (page-aligned, through a second descriptor), and lseek(SEEK_DATA
+ * and SEEK_HOLE) checks: no byte the model holds as non-zero may lie
+ * before SEEK_DATA's answer or inside a range SEEK_HOLE reports as a hole
+ * (a file system may report a hole as data, never data as a hole).
  * On a mismatch it prints the seed, the last operations and the first byte
  * that differs, and exits 1; other errors exit 2.
  *
@@ -53,6 +58,7 @@
 #include <unistd.h>
 
 #define LOG_OPS	24
+#define DIO_MAX_PAGES	4
 
 static uint64_t rng;
 static unsigned char *model, *buf;
@@ -65,6 +71,9 @@ static int verbose;
 /* -u: shared file, nothing verified, errors counted. */
 static int unverified;
 static unsigned long errors;
+/* -d: the O_DIRECT descriptor and its aligned buffer. */
+static int dfd = -1;
+static unsigned char *dbuf;
 static sigjmp_buf bus_jmp;
 /* -L: the record of sync points. */
 static const char *recdir, *dmname;
@@ -275,6 +284,107 @@ static void op_write(void)
 	note_size();
 }
 
+/* -d: an O_DIRECT write of whole pages, anywhere up to the maximum size. */
+static void op_dio_write(void)
+{
+	size_t off = rnd_below(maxsize / psize) * psize;
+	size_t len = (1 + rnd_below(DIO_MAX_PAGES)) * psize;
+
+	if (off + len > maxsize)
+		len = maxsize - off;
+	logop("dio write %zu +%zu", off, len);
+	fill(dbuf, len);
+	if (pwrite(dfd, dbuf, len, off) != (ssize_t)len)
+		die("O_DIRECT pwrite");
+	if (off > msize)
+		memset(model + msize, 0, off - msize);
+	memcpy(model + off, dbuf, len);
+	if (off + len > msize)
+		msize = off + len;
+}
+
+/* -d: an O_DIRECT read of whole pages, compared with the model. */
+static void op_dio_read(void)
+{
+	size_t off = rnd_below(msize / psize + 1) * psize;
+	size_t len = (1 + rnd_below(DIO_MAX_PAGES)) * psize, want, i;
+	ssize_t n;
+
+	logop("dio read %zu +%zu", off, len);
+	n = pread(dfd, dbuf, len, off);
+	if (n < 0)
+		die("O_DIRECT pread");
+	want = off >= msize ? 0 : (msize - off < len ? msize - off : len);
+	if ((size_t)n != want) {
+		fprintf(stderr, "opcheck: O_DIRECT read %zu at %zu: %zd, expected %zu (size %zu)\n",
+			len, off, n, want, msize);
+		dump_log();
+		exit(1);
+	}
+	for (i = 0; i < want; i++) {
+		if (dbuf[i] != model[off + i]) {
+			fprintf(stderr, "opcheck: O_DIRECT read: %zu is %#x, not %#x (op %lu)\n",
+				off + i, dbuf[i], model[off + i], nop);
+			dump_log();
+			exit(1);
+		}
+	}
+}
+
+/* lseek(@whence) from @off, with ENXIO meaning the end of the file. */
+static size_t seek_to(size_t off, int whence, const char *name)
+{
+	off_t r = lseek(fd, off, whence);
+
+	if (r < 0 && errno == ENXIO)
+		return msize;
+	if (r < 0)
+		die(name);
+	if ((size_t)r < off || (size_t)r > msize) {
+		fprintf(stderr, "opcheck: %s from %zu returned %lld, outside [%zu, %zu] (op %lu)\n",
+			name, off, (long long)r, off, msize, nop);
+		dump_log();
+		exit(1);
+	}
+	return r;
+}
+
+/* The model has no non-zero byte in [from, to), which @what calls a hole. */
+static void no_data_in(size_t from, size_t to, const char *what, size_t at)
+{
+	size_t i;
+
+	for (i = from; i < to; i++) {
+		if (model[i]) {
+			fprintf(stderr, "opcheck: %s %zu: hole [%zu, %zu), data at %zu (op %lu)\n",
+				what, at, from, to, i, nop);
+			dump_log();
+			exit(1);
+		}
+	}
+}
+
+/* -d: SEEK_DATA and SEEK_HOLE from a random offset hide no data. */
+static void op_seek(void)
+{
+	size_t off = rnd_below(msize + 1), data, hole, next;
+
+	logop("seek %zu%.0zu", off, 0);
+	data = seek_to(off, SEEK_DATA, "SEEK_DATA");
+	no_data_in(off, data, "SEEK_DATA", off);
+	hole = seek_to(off, SEEK_HOLE, "SEEK_HOLE");
+	if (hole >= msize)
+		return;
+	next = seek_to(hole, SEEK_DATA, "SEEK_DATA");
+	if (next == hole) {
+		fprintf(stderr, "opcheck: SEEK_HOLE %zu: %zu, SEEK_DATA says data (op %lu)\n",
+			off, hole, nop);
+		dump_log();
+		exit(1);
+	}
+	no_data_in(hole, next, "SEEK_HOLE", off);
+}
+
 static void on_sigbus(int sig)
 {
 	(void)sig;
@@ -404,8 +514,11 @@ int main(int argc, char **argv)
 	int c;
 
 	maxsize = 256 * 1024;
-	while ((c = getopt(argc, argv, "s:n:m:c:w:vL:D:S:u")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:m:c:w:dvL:D:S:u")) != -1) {
 		switch (c) {
+		case 'd':
+			dfd = 0;
+			break;
 		case 's':
 			seed = strtoull(optarg, NULL, 0);
 			break;
@@ -468,6 +581,14 @@ int main(int argc, char **argv)
 	map = mmap(NULL, maxsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		die("mmap");
+	if (dfd == 0) {
+		if (recdir || unverified)
+			goto usage;
+		dfd = open(argv[optind], O_RDWR | O_DIRECT);
+		if (dfd < 0 || posix_memalign((void **)&dbuf, psize,
+					      DIO_MAX_PAGES * psize))
+			die("O_DIRECT open");
+	}
 	if (recdir) {
 		char *dir = strdup(argv[optind]), *slash;
 		int dfd;
@@ -530,6 +651,12 @@ int main(int argc, char **argv)
 				die("msync");
 			if (msize)
 				sync_point();
+		} else if (dfd >= 0 && r < 88) {
+			op_dio_write();
+		} else if (dfd >= 0 && r < 91) {
+			op_dio_read();
+		} else if (dfd >= 0 && r < 95) {
+			op_seek();
 		} else {
 			size_t off = rnd_below(msize + 1);
 
@@ -554,6 +681,8 @@ int main(int argc, char **argv)
 	check_size("after dropping the page cache");
 	check(0, msize, "after dropping the page cache");
 	close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	if (unverified)
 		printf("opcheck: seed %llu, %lu shared-file operations, %lu failed or skipped\n",
 		       (unsigned long long)seed, nops, errors);
@@ -563,7 +692,7 @@ int main(int argc, char **argv)
 	return 0;
 usage:
 	fprintf(stderr,
-		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-v]\n"
+		"usage: opcheck [-s SEED] [-n OPS] [-m MAXSIZE] [-c CLUSTER] [-w MAXLEN] [-d] [-v]\n"
 		"               [-L RECDIR [-D DMNAME] [-S STALE] | -u] FILE\n");
 	return 2;
 }
