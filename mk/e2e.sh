@@ -99,7 +99,7 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"
 # E2E_OPS: only these file operation cases (e.g. to rerun one)
@@ -391,7 +391,7 @@ boot() {
 	timeout -k 10 "$tmo" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" -accel "$a" -cpu "$cpu" \
 		-m "$mem" -smp 2 -nographic -no-reboot -nic none \
 		-kernel "$bz" -initrd "$initrd" \
-		-append "console=ttyS0 loglevel=5 panic=-1 $E2E_KARGS brd.rd_nr=1 brd.rd_size=$rd_size" \
+		-append "console=ttyS0 loglevel=5 panic=-1 $E2E_KARGS brd.rd_nr=2 brd.rd_size=$rd_size" \
 		< /dev/null 2>&1 | sed -u 's/\r$//; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[a-z]//g' |
 		tee -a "$log" |
 		grep --line-buffered -E '^(not )?ok [0-9]+ - |^1\.\.[0-9]+$' | sed -u 's/^/    /'

@@ -207,7 +207,7 @@ step "e2e of a real volume on the x86_64 debug kernel (lockdep, KASAN)"
 # one file system.  The e2e above runs them on four configurations.
 if ! timed e2e-debug env E2E_KERNEL=debug E2E_NAME=e2e-debug \
 	E2E_CONFIGS="${TEST_E2E_DEBUG_CONFIGS:-1k-delalloc}" E2E_JOBS=append \
-	E2E_OPS="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag" \
+	E2E_OPS="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch" \
 	bash "$repo/mk/e2e.sh" "$repo" "$build" &&
    ! grep -qs '^FAIL' "$out/e2e-debug.tsv"; then
 	printf 'FAIL\te2e-debug\tmk/e2e.sh (debug kernel) failed without recording a failure\n' >> "$out/e2e-debug.tsv"

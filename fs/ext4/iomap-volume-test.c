@@ -26,6 +26,11 @@
  *   history, that no written byte lies in what they report as a hole
  *   (the one history where the stock path legitimately answers
  *   otherwise checks only that).
+ * - inline_switch_test: on a file system with inline_data, a new file
+ *   starts in its inode; a write takes it out, and from the next write on
+ *   it takes the iomap path (what EXT4_IOC_GETSTATE reports to users); the
+ *   data of every write reads back, before and after fsync and from the
+ *   disk, and truncating it gives everything back.
  * - dio_test: an O_DIRECT write into the middle of dirty buffered data,
  *   one over dirty data and past EOF, a buffered write past an EOF that an
  *   O_DIRECT write moved, and an O_DIRECT read of dirty data: the file
@@ -552,10 +557,76 @@ static void dio_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/* ------------------------------------------------------------------ */
+
+struct inline_switch_row {
+	const char *desc;
+	struct ext4_kunit_mkfs_params mkfs;
+	const char *opts;
+};
+
+static const struct inline_switch_row inline_switch_rows[] = {
+	{ "1k da", { 1024, 2048, .feature_inline_data = true },
+	  "buffered_iomap,delalloc" },
+	{ "4k da", { 4096, 4096, .feature_inline_data = true },
+	  "buffered_iomap,delalloc" },
+	{ "1k nd", { 1024, 2048, .feature_inline_data = true },
+	  "buffered_iomap,nodelalloc" },
+	{ "4k nd", { 4096, 4096, .feature_inline_data = true },
+	  "buffered_iomap,nodelalloc" },
+};
+
+KUNIT_ARRAY_PARAM_DESC(inline_switch, inline_switch_rows, desc);
+
+static void inline_switch_test(struct kunit *test)
+{
+	const struct inline_switch_row *r = test->param_value;
+	loff_t bs = r->mkfs.block_size;
+	struct iw_bytes data[] = {
+		{ 0, 2 * bs, 0x5a }, { 2 * bs, 3 * bs, 0x6b },
+	};
+	struct iw_ctx *c;
+
+	c = kunit_kzalloc(test, sizeof(*c), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, c);
+	c->test = test;
+	c->fs = ext4_kunit_fs_setup(test, &r->mkfs, r->opts);
+	c->file = ext4_kunit_create_file(test, c->fs->mnt, "grows");
+	c->inode = file_inode(c->file);
+	test->priv = c;
+	ext4_kunit_read_counters(c->inode, &c->zero);
+
+	vol_write(test, c->file, 0, 60, 0x5a);
+	/* In the inode now: the buffer_head path, whatever the mount says. */
+	KUNIT_ASSERT_TRUE(test, ext4_has_inline_data(c->inode));
+	KUNIT_EXPECT_FALSE(test, ext4_inode_buffered_iomap(c->inode));
+	vol_write(test, c->file, 0, 2 * bs, 0x5a);
+	vol_write(test, c->file, 2 * bs, bs, 0x6b);
+	KUNIT_EXPECT_TRUE_MSG(test, ext4_inode_buffered_iomap(c->inode),
+			      "a write after the file left its inode: still the buffer_head path");
+	iw_expect_bytes(c, "after the writes", data, ARRAY_SIZE(data));
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	iw_check_read_back_ranges(c, "after fsync", data, ARRAY_SIZE(data));
+	/* And iomap writes, after the cache drop. */
+	vol_write(test, c->file, bs / 2, bs, 0x7c);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(c->file, 0), 0);
+	{
+		struct iw_bytes more[] = {
+			{ 0, bs / 2, 0x5a }, { bs / 2, bs + bs / 2, 0x7c },
+			{ bs + bs / 2, 2 * bs, 0x5a }, { 2 * bs, 3 * bs, 0x6b },
+		};
+
+		iw_check_read_back_ranges(c, "after an iomap write", more,
+					  ARRAY_SIZE(more));
+	}
+	iw_cleanup_check(c);
+}
+
 static struct kunit_case ext4_iomap_volume_cases[] = {
 	KUNIT_CASE_PARAM(defrag_test, defrag_gen_params),
 	KUNIT_CASE_PARAM(seek_test, seek_gen_params),
 	KUNIT_CASE_PARAM(dio_test, dio_gen_params),
+	KUNIT_CASE_PARAM(inline_switch_test, inline_switch_gen_params),
 	{}
 };
 
