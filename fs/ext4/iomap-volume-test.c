@@ -31,6 +31,12 @@
  *   it takes the iomap path (what EXT4_IOC_GETSTATE reports to users); the
  *   data of every write reads back, before and after fsync and from the
  *   disk, and truncating it gives everything back.
+ * - remount_test: a remount with nobuffered_iomap and back, with dirty data
+ *   of both paths in the page cache: a file instantiated before a remount
+ *   keeps its path, a new one takes the option in effect (the documented
+ *   behaviour of the option, which EXT4_IOC_GETSTATE shows users); writes
+ *   to all of them read back after fsync and from the disk.  The option
+ *   is flipped as ext4's reconfigure does (vol_remount()).
  * - dio_test: an O_DIRECT write into the middle of dirty buffered data,
  *   one over dirty data and past EOF, a buffered write past an EOF that an
  *   O_DIRECT write moved, and an O_DIRECT read of dirty data: the file
@@ -622,11 +628,106 @@ static void inline_switch_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
+/* ------------------------------------------------------------------ */
+
+/*
+ * What mount -o remount,[no]buffered_iomap changes, done as ext4's
+ * reconfigure does it (ext4_apply_options() under s_writepages_rwsem):
+ * the fixture cannot call reconfigure_super(), which is private to fs/.
+ * The file system was mounted with buffered_iomap, so s_dio_done_wq, the
+ * one other thing a remount to buffered_iomap sets up, exists.  The e2e
+ * case remount-live remounts for real, with writes in flight.
+ */
+static void vol_remount(struct super_block *sb, bool buffered_iomap)
+{
+	int alloc_ctx = ext4_writepages_down_write(sb);
+
+	if (buffered_iomap)
+		set_opt2(sb, BUFFERED_IOMAP);
+	else
+		clear_opt2(sb, BUFFERED_IOMAP);
+	ext4_writepages_up_write(sb, alloc_ctx);
+}
+
+static const struct iw_fs *remount_fs[] = { &iw_fs_1k, &iw_fs_4k_nd };
+
+static void remount_test(struct kunit *test)
+{
+	const struct iw_fs *fs = *(const struct iw_fs **)test->param_value;
+	struct file *b, *n;
+	struct inode *ia;
+	loff_t bs;
+
+	struct iw_ctx *c = iw_setup(test, fs, "a");
+
+	ext4_kunit_read_counters(c->inode, &c->zero);
+	ia = c->inode;
+	bs = i_blocksize(ia);
+	vol_write(test, c->file, 0, 3 * bs, 0x11);
+
+	vol_remount(c->fs->sb, false);
+	b = iw_open(c, "b");
+	KUNIT_EXPECT_FALSE_MSG(test, ext4_inode_buffered_iomap(file_inode(b)),
+			       "a file created after remount,nobuffered_iomap");
+	KUNIT_EXPECT_TRUE_MSG(test, ext4_inode_buffered_iomap(ia),
+			      "a file in memory across remount,nobuffered_iomap");
+	vol_write(test, b, 0, 3 * bs, 0x22);
+	/* Both paths dirty at once, each written to again. */
+	vol_write(test, c->file, 3 * bs, bs, 0x33);
+	vol_write(test, b, bs, bs, 0x44);
+
+	vol_remount(c->fs->sb, true);
+	n = iw_open(c, "n");
+	KUNIT_EXPECT_TRUE_MSG(test, ext4_inode_buffered_iomap(file_inode(n)),
+			      "a file created after remount,buffered_iomap");
+	KUNIT_EXPECT_FALSE_MSG(test, ext4_inode_buffered_iomap(file_inode(b)),
+			       "a file in memory across remount,buffered_iomap");
+	vol_write(test, n, 0, 2 * bs, 0x55);
+	vol_write(test, b, 2 * bs, 2 * bs, 0x66);
+
+	{
+		const struct iw_bytes da[] = { { 0, 3 * bs, 0x11 },
+					       { 3 * bs, 4 * bs, 0x33 } };
+		const struct iw_bytes db[] = { { 0, bs, 0x22 },
+					       { bs, 2 * bs, 0x44 },
+					       { 2 * bs, 4 * bs, 0x66 } };
+		const struct iw_bytes dn[] = { { 0, 2 * bs, 0x55 } };
+		struct file *files[] = { c->file, b, n };
+		const struct iw_bytes *want[] = { da, db, dn };
+		const int nr[] = { ARRAY_SIZE(da), ARRAY_SIZE(db), ARRAY_SIZE(dn) };
+		int i;
+
+		for (i = 0; i < ARRAY_SIZE(files); i++) {
+			KUNIT_ASSERT_EQ(test, vfs_fsync(files[i], 0), 0);
+			c->file = files[i];
+			c->inode = file_inode(files[i]);
+			iw_check_read_back_ranges(c, "after the remounts and fsync",
+						  want[i], nr[i]);
+		}
+	}
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&b->f_path, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_truncate(&n->f_path, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(b, 0), 0);
+	KUNIT_ASSERT_EQ(test, vfs_fsync(n, 0), 0);
+	c->inode = ia;
+	c->file = iw_open(c, "a");
+	iw_cleanup_check(c);
+}
+
+static void remount_desc(const struct iw_fs **fs, char *desc)
+{
+	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%uk %s",
+		 (*fs)->mkfs.block_size / SZ_1K, (*fs)->delalloc ? "da" : "nd");
+}
+
+KUNIT_ARRAY_PARAM(remount, remount_fs, remount_desc);
+
 static struct kunit_case ext4_iomap_volume_cases[] = {
 	KUNIT_CASE_PARAM(defrag_test, defrag_gen_params),
 	KUNIT_CASE_PARAM(seek_test, seek_gen_params),
 	KUNIT_CASE_PARAM(dio_test, dio_gen_params),
 	KUNIT_CASE_PARAM(inline_switch_test, inline_switch_gen_params),
+	KUNIT_CASE_PARAM(remount_test, remount_gen_params),
 	{}
 };
 
