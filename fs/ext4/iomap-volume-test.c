@@ -87,7 +87,10 @@ static ext4_fsblk_t vol_pblk(struct kunit *test, struct inode *inode,
 	struct ext4_map_blocks map = { .m_lblk = lblk, .m_len = 1 };
 	int ret;
 
-	ret = ext4_map_blocks(NULL, inode, &map, 0);
+	/* The extent tree as it is on disk (ext4_map_blocks() is not exported). */
+	down_read(&EXT4_I(inode)->i_data_sem);
+	ret = ext4_map_query_blocks(NULL, inode, &map, 0);
+	up_read(&EXT4_I(inode)->i_data_sem);
 	KUNIT_ASSERT_GE(test, ret, 0);
 	*flags = map.m_flags;
 	return ret ? map.m_pblk : 0;
