@@ -209,7 +209,8 @@ step "e2e of a real volume on the x86_64 debug kernel (lockdep, KASAN)"
 # with writes in flight, swap, the unprivileged chattr, e4defrag) on one
 # configuration, no fio job but the shortest, under lockdep: the remount
 # puts both paths, with their opposite folio lock and handle orders, in
-# one file system.  The e2e above runs them on four configurations.
+# one file system.  The e2e above runs them on 4k nodelalloc and the
+# stock path, make e2e on all six configurations.
 if ! timed e2e-debug env E2E_KERNEL=debug E2E_NAME=e2e-debug \
 	E2E_CONFIGS="${TEST_E2E_DEBUG_CONFIGS:-1k-delalloc}" E2E_JOBS=append \
 	E2E_OPS="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch" \
