@@ -70,6 +70,10 @@
 #   E2E_RD_SIZE     RAM disk size in KiB (default 262144)
 #   E2E_NAME        the results' name: BUILD_DIR/results/NAME.tsv and
 #                   NAME.log (default e2e)
+#   E2E_OPCHECK_DIO_OPS, E2E_REMOUNTS, E2E_REMOUNT_OPS, E2E_SWAP_MIB
+#                   the sizes of opcheck-dio (2000 operations a seed),
+#                   remount-live (10 remounts beside 3000 operations) and
+#                   swap (a hog of 32 MiB in 8 MiB)
 #   E2E_VOLUME_CONFIGS
 #                   the configurations that run the cases of a real volume
 #                   (dio-mix ... inline-switch, docs/e2e.md); the others
@@ -377,6 +381,10 @@ E2E_WBRACE='${E2E_WBRACE:-10000}'
 E2E_OPCHECK_WB_SEEDS='${E2E_OPCHECK_WB_SEEDS:-11 12}'
 E2E_VOLUME_CONFIGS='$volume_configs'
 E2E_VOLUME_OPS='$volume_ops'
+E2E_OPCHECK_DIO_OPS='${E2E_OPCHECK_DIO_OPS:-2000}'
+E2E_REMOUNTS='${E2E_REMOUNTS:-10}'
+E2E_REMOUNT_OPS='${E2E_REMOUNT_OPS:-3000}'
+E2E_SWAP_MIB='${E2E_SWAP_MIB:-32}'
 EOF
 initrd=$work/initrd.img
 if ! pack_initramfs "$root" "$work/run.cpio.gz" || ! cat "$base" "$work/run.cpio.gz" > "$initrd"; then
