@@ -438,22 +438,36 @@ static void seek_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
-static void seek_desc(const struct iw_fs **fs, char *desc)
+/* "1k da", "4k nd": a row of a list of file systems. */
+static void vol_fs_desc(const struct iw_fs **fs, char *desc)
 {
 	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%uk %s",
 		 (*fs)->mkfs.block_size / SZ_1K, (*fs)->delalloc ? "da" : "nd");
 }
 
-KUNIT_ARRAY_PARAM(seek, seek_fs, seek_desc);
+KUNIT_ARRAY_PARAM(seek, seek_fs, vol_fs_desc);
 
 /* ------------------------------------------------------------------ */
+
+/* O_DIRECT I/O of @len bytes at @pos from or to user memory @ubuf. */
+static ssize_t vol_dio(struct file *file, loff_t pos, char __user *ubuf,
+		       size_t len, bool write)
+{
+	struct iov_iter iter;
+	struct kiocb kiocb;
+
+	init_sync_kiocb(&kiocb, file);
+	kiocb.ki_flags |= IOCB_DIRECT;
+	kiocb.ki_pos = pos;
+	iov_iter_ubuf(&iter, write ? ITER_SOURCE : ITER_DEST, ubuf, len);
+	return write ? vfs_iocb_iter_write(file, &kiocb, &iter) :
+		       vfs_iocb_iter_read(file, &kiocb, &iter);
+}
 
 /* An O_DIRECT write of @len bytes of @val at @pos, from user memory. */
 static void vol_dio_write(struct kunit *test, struct file *file, loff_t pos,
 			  size_t len, u8 val)
 {
-	struct iov_iter iter;
-	struct kiocb kiocb;
 	char __user *ubuf;
 	char *buf;
 	ssize_t ret;
@@ -463,11 +477,7 @@ static void vol_dio_write(struct kunit *test, struct file *file, loff_t pos,
 	memset(buf, val, len);
 	ubuf = ext4_kunit_user_buf(test, buf, len, PAGE_SIZE);
 	KUNIT_ASSERT_TRUE(test, IS_ALIGNED((unsigned long)ubuf, SZ_4K));
-	init_sync_kiocb(&kiocb, file);
-	kiocb.ki_flags |= IOCB_DIRECT;
-	kiocb.ki_pos = pos;
-	iov_iter_ubuf(&iter, ITER_SOURCE, ubuf, len);
-	ret = vfs_iocb_iter_write(file, &kiocb, &iter);
+	ret = vol_dio(file, pos, ubuf, len, true);
 	KUNIT_ASSERT_EQ_MSG(test, ret, (ssize_t)len,
 			    "O_DIRECT write of %zu bytes at %lld", len, pos);
 }
@@ -476,19 +486,13 @@ static void vol_dio_write(struct kunit *test, struct file *file, loff_t pos,
 static void vol_dio_read_expect(struct kunit *test, struct file *file,
 				loff_t pos, size_t len, u8 val)
 {
-	struct iov_iter iter;
-	struct kiocb kiocb;
 	char __user *ubuf;
 	char *buf;
 	ssize_t ret;
 	size_t i;
 
 	ubuf = ext4_kunit_user_buf(test, NULL, len, PAGE_SIZE);
-	init_sync_kiocb(&kiocb, file);
-	kiocb.ki_flags |= IOCB_DIRECT;
-	kiocb.ki_pos = pos;
-	iov_iter_ubuf(&iter, ITER_DEST, ubuf, len);
-	ret = vfs_iocb_iter_read(file, &kiocb, &iter);
+	ret = vol_dio(file, pos, ubuf, len, false);
 	KUNIT_ASSERT_EQ_MSG(test, ret, (ssize_t)len,
 			    "O_DIRECT read of %zu bytes at %lld", len, pos);
 	buf = kunit_kmalloc(test, len, GFP_KERNEL);
@@ -717,13 +721,7 @@ static void remount_test(struct kunit *test)
 	iw_cleanup_check(c);
 }
 
-static void remount_desc(const struct iw_fs **fs, char *desc)
-{
-	snprintf(desc, KUNIT_PARAM_DESC_SIZE, "%uk %s",
-		 (*fs)->mkfs.block_size / SZ_1K, (*fs)->delalloc ? "da" : "nd");
-}
-
-KUNIT_ARRAY_PARAM(remount, remount_fs, remount_desc);
+KUNIT_ARRAY_PARAM(remount, remount_fs, vol_fs_desc);
 
 static struct kunit_case ext4_iomap_volume_cases[] = {
 	KUNIT_CASE_PARAM(defrag_test, defrag_gen_params),
