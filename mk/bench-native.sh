@@ -1,16 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench-native: the buffered write benchmark of fs/ext4/iomap-bench.c
+# make bench-native: the buffered I/O benchmark of fs/ext4/iomap-bench.c
 # at native speed.  A UML kernel (its own build dir, build/bench-um: the
 # tree's kunit.py with mk/bench-native/kunitconfig, no debug options,
 # frame pointers for the profiler) boots once with only the
 # ext4_iomap_bench suite and prints one line per run; report.py turns them
 # into bench.json, bench.md and the data of bench.png.  Then the
 # ext4_iomap_bench_profile cases boot one at a time under "perf record -g"
-# (when perf works here), and profile.py splits the time of a 1k and a 4k
-# write call (append and overwrite) into mapping, folio lookup, per-block state, copy and the
-# rest, for both paths; it is appended to bench.md and the JSON.
+# (when perf works here), and report.py splits the time of a call (1k and
+# 4k appends and overwrites, 4k appends without delalloc and with
+# RWF_DONTCACHE, 4k reads of data not cached) into mapping, journal, folio
+# lookup, per-block state, copy and the rest; it is appended to bench.md
+# and the JSON.
 #
 # Results: BUILD_DIR/results/bench-native/{bench.json,bench.md,bench.png,
 # console.log,profile-*.txt}.
@@ -75,7 +77,9 @@ grep -E '^not ok|^ *not ok' "$out/console.log" | head -n 5
 facts=("kernel=$kver" "host=UML on $model, $(nproc) cores" "reps=$reps"
        "scale=$scale%" "wall=${secs}s")
 if [ "${BENCH_PROFILE:-1}" = 1 ] && perf record -q -o /dev/null -- true 2>/dev/null; then
-	for c in bh_1k iomap_1k bh_4k iomap_4k bh_ow_1k iomap_ow_1k bh_ow_4k iomap_ow_4k; do
+	for c in bh_1k iomap_1k bh_4k iomap_4k bh_ow_1k iomap_ow_1k bh_ow_4k \
+		iomap_ow_4k bh_nd_4k bh_ndl_4k iomap_nd_4k bh_dc_4k iomap_dc_4k \
+		bh_rd_4k iomap_rd_4k; do
 		msg "profiling $c"
 		uml "ext4_iomap_bench_profile.bench_profile_$c" "$out/profile-$c.log" \
 			perf record -q -F 4999 -g -o "$out/perf-$c.data" -- ||
@@ -93,6 +97,6 @@ fi
 python3 "$repo/mk/bench-native/report.py" "$out" "${facts[@]}"
 rc=$?
 bench_chart "$out/bench.dat" "$out/bench.png" \
-	"ext4 buffered writes, 4k blocks, native (UML on $model)\nkernel $kver, kernel_write() per chunk, median of $reps" || rc=1
+	"ext4 buffered I/O, 4k blocks, native (UML on $model)\nkernel $kver, kernel_write() or kernel_read() per chunk, median of $reps" || rc=1
 msg "results: $out/bench.{md,json,png}"
 exit "$rc"
