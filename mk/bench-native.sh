@@ -20,7 +20,9 @@
 # Usage: bench-native.sh REPO_DIR BUILD_DIR
 # Environment: BENCH_REPS (5, at most 20), BENCH_SCALE (percent of the
 #   default data per run, 100), BENCH_PROFILE (1; 0 skips the profile),
-#   BENCH_TIMEOUT (seconds for the benchmark boot, 3600)
+#   BENCH_TIMEOUT (seconds for the benchmark boot, 3600), BENCH_CASES
+#   (comma-separated case names as in bench.md, e.g.
+#   seq-overwrite-1k,seq-append-fsync-4k; default all)
 set -uo pipefail
 
 repo=$(realpath "$1")
@@ -60,7 +62,8 @@ uml() { # uml GLOB LOG [command prefix...]
 	shift 2
 	"$@" "$bdir/linux" mem=1G console=tty kunit_shutdown=halt \
 		"kunit.filter_glob=$glob" ext4_test.bench=1 "ext4_test.bench_reps=$reps" \
-		"ext4_test.bench_scale=$scale" < /dev/null > "$log" 2>&1
+		"ext4_test.bench_scale=$scale" ${BENCH_CASES:+"ext4_test.bench_cases=$BENCH_CASES"} \
+		< /dev/null > "$log" 2>&1
 }
 
 kver=$(make -s -C "$tree" kernelversion 2>/dev/null)
@@ -75,6 +78,7 @@ msg "benchmark boot ran ${secs}s"
 grep -E '^not ok|^ *not ok' "$out/console.log" | head -n 5
 
 facts=("kernel=$kver" "host=UML on $model, $(nproc) cores" "reps=$reps"
+       ${BENCH_CASES:+"cases=$BENCH_CASES"}
        "scale=$scale%" "wall=${secs}s")
 if [ "${BENCH_PROFILE:-1}" = 1 ] && perf record -q -o /dev/null -- true 2>/dev/null; then
 	for c in bh_1k iomap_1k bh_4k iomap_4k bh_ow_1k iomap_ow_1k bh_ow_4k \

@@ -80,6 +80,11 @@ static unsigned int bench_scale = 100;
 module_param(bench_scale, uint, 0444);
 MODULE_PARM_DESC(bench_scale, "percentage of the default data per run");
 
+static char *bench_cases;
+module_param(bench_cases, charp, 0444);
+MODULE_PARM_DESC(bench_cases,
+		 "comma-separated cases to run, as seq-append-fsync-4k (default all)");
+
 #define BENCH_MAX_REPS	20
 #define BENCH_FILE	SZ_16M
 
@@ -187,12 +192,44 @@ static bool bench_sync_applies(enum bench_op op, enum bench_sync sync)
 	return sync != BENCH_DONTCACHE || op == BENCH_APPEND;
 }
 
+/* Whether bench_cases names the case, as report.py names it. */
+static bool bench_case_wanted(unsigned int chunk, enum bench_op op,
+			      enum bench_sync sync)
+{
+	char name[48];
+	const char *p;
+	size_t len;
+
+	if (!bench_cases || !*bench_cases)
+		return true;
+	if (chunk >= SZ_1M)
+		snprintf(name, sizeof(name), "%s%s%s-%um", bench_op_names[op],
+			 sync == BENCH_CACHED ? "" : "-",
+			 sync == BENCH_CACHED ? "" : bench_sync_names[sync],
+			 chunk / SZ_1M);
+	else
+		snprintf(name, sizeof(name), "%s%s%s-%uk", bench_op_names[op],
+			 sync == BENCH_CACHED ? "" : "-",
+			 sync == BENCH_CACHED ? "" : bench_sync_names[sync],
+			 chunk / SZ_1K);
+	len = strlen(name);
+	for (p = bench_cases; p; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+	}
+	return false;
+}
+
 static unsigned int bench_add_runs(unsigned int n, unsigned int chunk,
 				   enum bench_op op, enum bench_sync sync)
 {
 	unsigned int reps = clamp(bench_reps, 1U, BENCH_MAX_REPS);
 	unsigned int rep, path;
 
+	if (!bench_case_wanted(chunk, op, sync))
+		return n;
 	for (rep = 0; rep < reps; rep++)
 		for (path = 0; path < BENCH_NR_PATHS; path++) {
 			if (bench_op_reads(op) && !bench_path_reads(path))
@@ -449,7 +486,7 @@ static void bench_run_test(struct kunit *test)
 		   ns, b.handles);
 }
 
-static struct kunit_case bench_cases[] = {
+static struct kunit_case bench_run_cases[] = {
 	KUNIT_CASE_PARAM_ATTR(bench_run_test, bench_gen_params,
 			      { .speed = KUNIT_SPEED_VERY_SLOW }),
 	{}
@@ -458,7 +495,7 @@ static struct kunit_case bench_cases[] = {
 static struct kunit_suite bench_suite = {
 	.name = "ext4_iomap_bench",
 	.suite_init = bench_suite_init,
-	.test_cases = bench_cases,
+	.test_cases = bench_run_cases,
 };
 
 /*
