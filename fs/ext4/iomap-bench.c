@@ -44,8 +44,9 @@
  * 16 MiB journal).  A run moves bench_bytes() in passes over a file of
  * BENCH_FILE bytes; between two append passes the file is truncated to 0
  * outside the timed part.  It prints the bytes, the calls, the nanoseconds
- * spent in the timed part and the journal handles started in it (a journal
- * commit is forced before and after every pass, untimed).
+ * spent in the timed part, the journal handles started in it (a journal
+ * commit is forced before and after every pass, untimed) and the pages
+ * written back meanwhile (NR_WRITTEN, all devices).
  *
  * Suite ext4_iomap_bench_profile: for a profiler (perf on the host, around
  * the UML process) to split the time of a call: cached sequential append
@@ -64,6 +65,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/vmalloc.h>
+#include <linux/vmstat.h>
 
 #include "ext4.h"
 #include "kunit-fixture.h"
@@ -445,7 +447,7 @@ static void bench_pass_prepare(struct bench_ctx *b, enum bench_op op,
 static void bench_run_test(struct kunit *test)
 {
 	const struct bench_run *r = test->param_value;
-	u64 bytes = bench_bytes(r), calls = 0, ns = 0, t0;
+	u64 bytes = bench_bytes(r), calls = 0, ns = 0, t0, wr = 0, wr0;
 	unsigned int per_pass = BENCH_FILE / r->chunk, pass, i;
 	struct rnd_state rnd;
 	struct bench_ctx b;
@@ -459,6 +461,7 @@ static void bench_run_test(struct kunit *test)
 	for (pass = 0; pass < div_u64(bytes, BENCH_FILE); pass++) {
 		bench_pass_prepare(&b, r->op, pass);
 		bench_pass_start(&b);
+		wr0 = global_node_page_state(NR_WRITTEN);
 		t0 = ktime_get_ns();
 		for (i = 0; i < per_pass; i++) {
 			loff_t pos = (loff_t)i * r->chunk;
@@ -474,16 +477,17 @@ static void bench_run_test(struct kunit *test)
 		if (r->sync == BENCH_FSYNC && b.file)
 			KUNIT_ASSERT_EQ(test, vfs_fsync(b.file, 0), 0);
 		ns += ktime_get_ns() - t0;
+		wr += global_node_page_state(NR_WRITTEN) - wr0;
 		bench_pass_end(&b);
 		calls += per_pass;
 	}
 	/* Nothing is left for the unmount to write back. */
 	bench_drop(&b);
 
-	kunit_info(test, "ext4_iomap_bench: chunk=%u pattern=%s sync=%s path=%s rep=%u bytes=%llu calls=%llu ns=%llu handles=%llu\n",
+	kunit_info(test, "ext4_iomap_bench: chunk=%u pattern=%s sync=%s path=%s rep=%u bytes=%llu calls=%llu ns=%llu handles=%llu written=%llu\n",
 		   r->chunk, bench_op_names[r->op], bench_sync_names[r->sync],
 		   bench_path_names[r->path], r->rep, calls * r->chunk, calls,
-		   ns, b.handles);
+		   ns, b.handles, wr);
 }
 
 static struct kunit_case bench_run_cases[] = {

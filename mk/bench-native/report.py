@@ -57,7 +57,7 @@ PATTERNS = ["seq-append", "seq-overwrite", "rand-overwrite",
             "read-hole", "read-cached", "read-uncached"]
 LINE = re.compile(r"ext4_iomap_bench: chunk=(\d+) pattern=(\S+) sync=(\S+) "
                   r"path=(\S+) rep=(\d+) bytes=(\d+) calls=(\d+) ns=(\d+)"
-                  r"(?: handles=(\d+))?")
+                  r"(?: handles=(\d+))?(?: written=(\d+))?")
 PLINE = re.compile(r"ext4_iomap_bench_profile: chunk=(\d+) pattern=(\S+) "
                    r"(?:sync=(\S+) )?path=(\S+) calls=(\d+) ns=(\d+)")
 PROFILES = ["bh_1k", "iomap_1k", "bh_4k", "iomap_4k", "bh_ow_1k",
@@ -217,7 +217,7 @@ def main():
     for line in open(console, errors="replace"):
         m = LINE.search(line)
         if m:
-            chunk, pattern, sync, path, rep, nbytes, calls, ns, handles = m.groups()
+            chunk, pattern, sync, path, rep, nbytes, calls, ns, handles, written = m.groups()
             case = case_name(pattern, sync, int(chunk))
             ns = int(ns)
             runs.setdefault((case, path), []).append({
@@ -225,7 +225,8 @@ def main():
                 "ns": ns, "MiBps": int(nbytes) / 1048576 / (ns / 1e9),
                 "ns_per_call": ns / int(calls),
                 "handles_per_MiB": (int(handles) / (int(nbytes) / 1048576)
-                                    if handles is not None else None)})
+                                    if handles is not None else None),
+                "written_pages": int(written) if written is not None else None})
         elif re.match(r"\s*not ok \d+ ", line):
             fails.append(line.strip())
     order = {p: i for i, p in enumerate(PATTERNS)}
@@ -248,11 +249,14 @@ def main():
                 continue
             bw = [x["MiBps"] for x in r]
             hs = [x["handles_per_MiB"] for x in r if x["handles_per_MiB"] is not None]
+            wr = [x["written_pages"] * 4096 / x["bytes"] for x in r
+                  if x["written_pages"] is not None]
             entry["paths"][p] = {
                 "runs": len(r), "median_MiBps": statistics.median(bw),
                 "min_MiBps": min(bw), "max_MiBps": max(bw),
                 "ns_per_call": statistics.median(x["ns_per_call"] for x in r),
                 "handles_per_MiB": statistics.median(hs) if hs else None,
+                "written_back": statistics.median(wr) if wr else None,
                 "min_ms": min(x["ns"] for x in r) / 1e6, "raw": r}
         ps = entry["paths"]
         for k, a, b, key_ in (("iomap_vs_bh", "iomap", "bh", "median_MiBps"),
@@ -349,6 +353,28 @@ def main():
             row += (f" {x['handles_per_MiB']:.1f} |"
                     if x and x["handles_per_MiB"] is not None else " - |")
         md.append(row)
+    dc = [e for e in result["cases"] if "-dontcache-" in e["case"]]
+    if dc:
+        md.append("")
+        md.append("RWF_DONTCACHE: the share of the data written back within the timed "
+                  "part (pages written back, all devices, over the pages written), "
+                  "and journal handles per page written back:")
+        md.append("")
+        dpaths = [p for p in PATHS if p != "copy"]
+        md.append("| case |" + "".join(f" {NAMES[p]} |" for p in dpaths))
+        md.append("|" + "---|" * (1 + len(dpaths)))
+        for e in dc:
+            row = f"| {e['case']} |"
+            for p in dpaths:
+                x = e["paths"].get(p)
+                if not x or x["written_back"] is None:
+                    row += " - |"
+                    continue
+                wb = x["written_back"]
+                hpp = (x["handles_per_MiB"] / (256 * wb)
+                       if wb and x["handles_per_MiB"] is not None else 0)
+                row += f" {wb:.2f}, {hpp:.3f} handles/page |"
+            md.append(row)
     short = [(e["case"], p, x["min_ms"]) for e in result["cases"]
              for p, x in e["paths"].items() if x["min_ms"] < 100 and p != "copy"]
     md.append("")
