@@ -82,7 +82,7 @@ facts=("kernel=$kver" "host=UML on $model, $(nproc) cores" "reps=$reps"
        "scale=$scale%" "wall=${secs}s")
 if [ "${BENCH_PROFILE:-1}" = 1 ] && perf record -q -o /dev/null -- true 2>/dev/null; then
 	for c in bh_1k iomap_1k bh_4k iomap_4k bh_ow_1k iomap_ow_1k bh_ow_4k \
-		iomap_ow_4k bh_nd_4k bh_ndl_4k iomap_nd_4k bh_dc_4k iomap_dc_4k \
+		iomap_ow_4k bh_64k iomap_64k bh_nd_4k bh_ndl_4k iomap_nd_4k bh_dc_4k iomap_dc_4k \
 		bh_rd_4k iomap_rd_4k; do
 		msg "profiling $c"
 		uml "ext4_iomap_bench_profile.bench_profile_$c" "$out/profile-$c.log" \

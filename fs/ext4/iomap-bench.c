@@ -50,7 +50,8 @@
  *
  * Suite ext4_iomap_bench_profile: for a profiler (perf on the host, around
  * the UML process) to split the time of a call: cached sequential append
- * and overwrite of 1 KiB and 4 KiB chunks on bh and iomap, 4 KiB appends
+ * and overwrite of 1 KiB and 4 KiB chunks and append of 64 KiB chunks on bh
+ * and iomap, 4 KiB appends
  * without delalloc and with RWF_DONTCACHE, 4 KiB reads of data not cached,
  * about a second each.
  */
@@ -552,6 +553,8 @@ BENCH_PROFILE_CASE(bh_ow_1k, BENCH_BH, SZ_1K, BENCH_SEQ, BENCH_CACHED)
 BENCH_PROFILE_CASE(iomap_ow_1k, BENCH_IOMAP, SZ_1K, BENCH_SEQ, BENCH_CACHED)
 BENCH_PROFILE_CASE(bh_ow_4k, BENCH_BH, SZ_4K, BENCH_SEQ, BENCH_CACHED)
 BENCH_PROFILE_CASE(iomap_ow_4k, BENCH_IOMAP, SZ_4K, BENCH_SEQ, BENCH_CACHED)
+BENCH_PROFILE_CASE(bh_64k, BENCH_BH, SZ_64K, BENCH_APPEND, BENCH_CACHED)
+BENCH_PROFILE_CASE(iomap_64k, BENCH_IOMAP, SZ_64K, BENCH_APPEND, BENCH_CACHED)
 BENCH_PROFILE_CASE(bh_nd_4k, BENCH_BH_ND, SZ_4K, BENCH_APPEND, BENCH_CACHED)
 BENCH_PROFILE_CASE(bh_ndl_4k, BENCH_BH_ND_LOCK, SZ_4K, BENCH_APPEND,
 		   BENCH_CACHED)
@@ -574,6 +577,8 @@ static struct kunit_case bench_profile_cases[] = {
 	KUNIT_CASE_SLOW(bench_profile_iomap_ow_1k),
 	KUNIT_CASE_SLOW(bench_profile_bh_ow_4k),
 	KUNIT_CASE_SLOW(bench_profile_iomap_ow_4k),
+	KUNIT_CASE_SLOW(bench_profile_bh_64k),
+	KUNIT_CASE_SLOW(bench_profile_iomap_64k),
 	KUNIT_CASE_SLOW(bench_profile_bh_nd_4k),
 	KUNIT_CASE_SLOW(bench_profile_bh_ndl_4k),
 	KUNIT_CASE_SLOW(bench_profile_iomap_nd_4k),

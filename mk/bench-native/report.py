@@ -61,7 +61,7 @@ LINE = re.compile(r"ext4_iomap_bench: chunk=(\d+) pattern=(\S+) sync=(\S+) "
 PLINE = re.compile(r"ext4_iomap_bench_profile: chunk=(\d+) pattern=(\S+) "
                    r"(?:sync=(\S+) )?path=(\S+) calls=(\d+) ns=(\d+)")
 PROFILES = ["bh_1k", "iomap_1k", "bh_4k", "iomap_4k", "bh_ow_1k",
-            "iomap_ow_1k", "bh_ow_4k", "iomap_ow_4k", "bh_nd_4k", "bh_ndl_4k",
+            "iomap_ow_1k", "bh_ow_4k", "iomap_ow_4k", "bh_64k", "iomap_64k", "bh_nd_4k", "bh_ndl_4k",
             "iomap_nd_4k", "bh_dc_4k", "iomap_dc_4k", "bh_rd_4k",
             "iomap_rd_4k"]
 
