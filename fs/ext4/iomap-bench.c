@@ -205,16 +205,11 @@ static bool bench_case_wanted(unsigned int chunk, enum bench_op op,
 
 	if (!bench_cases || !*bench_cases)
 		return true;
-	if (chunk >= SZ_1M)
-		snprintf(name, sizeof(name), "%s%s%s-%um", bench_op_names[op],
-			 sync == BENCH_CACHED ? "" : "-",
-			 sync == BENCH_CACHED ? "" : bench_sync_names[sync],
-			 chunk / SZ_1M);
-	else
-		snprintf(name, sizeof(name), "%s%s%s-%uk", bench_op_names[op],
-			 sync == BENCH_CACHED ? "" : "-",
-			 sync == BENCH_CACHED ? "" : bench_sync_names[sync],
-			 chunk / SZ_1K);
+	snprintf(name, sizeof(name), "%s%s%s-%u%c", bench_op_names[op],
+		 sync == BENCH_CACHED ? "" : "-",
+		 sync == BENCH_CACHED ? "" : bench_sync_names[sync],
+		 chunk >= SZ_1M ? chunk / SZ_1M : chunk / SZ_1K,
+		 chunk >= SZ_1M ? 'm' : 'k');
 	len = strlen(name);
 	for (p = bench_cases; p; p = strchr(p, ',')) {
 		if (*p == ',')
