@@ -121,7 +121,7 @@ pack_initramfs "$root" "$work/stress.cpio.gz" &&
 accel=$(qemu_accel "$repo")
 if [ "$accel" = kvm ]; then cpu=host; else cpu=max; fi
 machine=()
-kargs="kunit.enable=0"
+kargs="kunit.enable=0 $X86_KARGS"
 if [ "$kernel" = e2e ]; then
 	bz=$bzimage
 	machine=("${E2E_QEMU_MACHINE[@]}")
