@@ -188,7 +188,7 @@ tool() {
 	PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin command -v "$1"
 }
 missing=""
-for t in qemu-system-x86_64 busybox fio mke2fs e2fsck chattr lsattr xfs_io xfs_quota e4defrag filefrag dmsetup cpio gzip ldd timeout; do
+for t in qemu-system-x86_64 busybox fio mke2fs e2fsck debugfs chattr lsattr xfs_io xfs_quota e4defrag filefrag dmsetup cpio gzip ldd timeout; do
 	tool "$t" >/dev/null || missing="$missing $t"
 done
 [ -z "$missing" ] || fail "tools" "missing:$missing (run 'make deps')"
@@ -297,7 +297,7 @@ ti=$(date +%s)
 # this script changes.
 bins=("$(tool busybox)" "$(tool fio)" "$(tool mke2fs)" "$(tool e2fsck)"
       "$(tool chattr)" "$(tool lsattr)" "$(tool xfs_io)" "$(tool dmsetup)"
-      "$(tool xfs_quota)" "$(tool e4defrag)" "$(tool filefrag)")
+      "$(tool xfs_quota)" "$(tool e4defrag)" "$(tool filefrag)" "$(tool debugfs)")
 mapfile -t libs < <(for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | LC_ALL=C sort -u)
 if for b in "${bins[@]}"; do ldd "$b" 2>/dev/null; done | grep -q 'not found'; then
@@ -311,7 +311,7 @@ base=$work/base-$key.cpio.gz
 libpath=$(printf '%s\n' "${libs[@]}" | xargs -r -n1 dirname | LC_ALL=C sort -u | tr '\n' ':')
 libpath=${libpath%:}
 if [ ! -f "$base" ]; then
-	msg "packing busybox, fio, e2fsprogs, xfs_io, xfs_quota, dmsetup and ${#libs[@]} libraries"
+	msg "packing busybox, fio, e2fsprogs (debugfs too), xfs_io, xfs_quota, dmsetup and ${#libs[@]} libraries"
 	root=$work/base-root
 	rm -rf "$root" "$work"/base-*.cpio.gz
 	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,mnt,e2e} || fail "initramfs" "mkdir $root"
@@ -325,7 +325,8 @@ if [ ! -f "$base" ]; then
 	       cp "${bins[7]}" "$root/usr/sbin/dmsetup" &&
 	       cp "${bins[8]}" "$root/usr/sbin/xfs_quota" &&
 	       cp "${bins[9]}" "$root/usr/sbin/e4defrag" &&
-	       cp "${bins[10]}" "$root/usr/sbin/filefrag"; }; then
+	       cp "${bins[10]}" "$root/usr/sbin/filefrag" &&
+	       cp "${bins[11]}" "$root/usr/sbin/debugfs"; }; then
 		fail "initramfs" "copying the binaries"
 	fi
 	for l in "${libs[@]}" "${extra[@]}"; do

@@ -82,6 +82,7 @@ static_assert(offsetof(struct log_write_super, sectorsize) == 24,
 
 static const char *opts = "", *mkfs_mark = "mkfs", *fname = "file";
 static const char *recdir, *e2fsck = "/usr/sbin/e2fsck";
+static const char *debugfs = "/usr/sbin/debugfs";
 static int stale = 0xee, maxfail = 5;
 static const char *target_path, *scratch_path, *mnt;
 static int logfd, tfd;
@@ -377,9 +378,21 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 		n_fsck++;
 		report(entry, mark, "e2fsck -fn failed:");
 		if (failed <= (unsigned long)maxfail) {
-			fflush(stdout);
-			int rc = system("grep -v '^Pass [1-5]' /tmp/lwreplay-fsck.log | head -n 8");
+			char cmd[512];
+			int rc;
 
+			fflush(stdout);
+			rc = system("grep -v '^Pass [1-5]' /tmp/lwreplay-fsck.log | head -n 8");
+			/*
+			 * The extent trees of the first two inodes e2fsck
+			 * names, as the replayed state has them (debugfs,
+			 * where the guest has it).
+			 */
+			snprintf(cmd, sizeof(cmd),
+				 "for i in $(grep -o '^Inode [0-9]*' /tmp/lwreplay-fsck.log | cut -d' ' -f2 | sort -un | head -n 2); do "
+				 "[ -x %s ] || break; echo \"extents of inode $i:\"; %s -R \"ex <$i>\" %s 2>/dev/null | head -n 30; done",
+				 debugfs, debugfs, scratch_path);
+			rc = system(cmd);
 			(void)rc;
 		}
 	}
