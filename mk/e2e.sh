@@ -282,6 +282,8 @@ debug)
 			bash "$repo/mk/kunit.sh" "$repo" "$build" x86_64 >> "$blog" 2>&1 ||
 			fail "kernel build" "mk/kunit.sh (debug, build only) failed: see $blog"
 	fi
+	# KASAN: 4-level paging (mk/lib.sh, X86_KARGS)
+	E2E_KARGS="$E2E_KARGS $X86_KARGS"
 	msg "kernel: $bz (the x86_64 debug kernel, E2E_KERNEL=debug)" ;;
 *)	fail "arguments" "E2E_KERNEL='$E2E_KERNEL': use debug or leave it empty" ;;
 esac

@@ -101,7 +101,7 @@ start=$(date +%s)
 timeout -k 10 "${KUNIT_MODULE_TIMEOUT:-900}" qemu-system-x86_64 "${E2E_QEMU_MACHINE[@]}" \
 	-accel "$accel" -cpu "$cpu" -m 1G -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$kobj/arch/x86/boot/bzImage" -initrd "$work/initrd.img" \
-	-append "console=ttyS0 loglevel=7 panic=-1 reboot=t $X86_KARGS" < /dev/null 2>&1 |
+	-append "console=ttyS0 loglevel=7 panic=-1 reboot=t" < /dev/null 2>&1 |
 	sed -u 's/\r$//' > "$console"
 qrc=${PIPESTATUS[0]}
 msg "guest ran $(( $(date +%s) - start ))s, exit $qrc"
