@@ -389,8 +389,7 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 			 * where the guest has it).
 			 */
 			snprintf(cmd, sizeof(cmd),
-				 "for i in $(grep -o '^Inode [0-9]*' /tmp/lwreplay-fsck.log | cut -d' ' -f2 | sort -un | head -n 2); do "
-				 "[ -x %s ] || break; echo \"extents of inode $i:\"; %s -R \"ex <$i>\" %s 2>/dev/null | head -n 30; done",
+				 "for i in $(grep -o '^Inode [0-9]*' /tmp/lwreplay-fsck.log | cut -d' ' -f2 | sort -un | head -n 2); do [ -x %s ] || break; echo \"extents of inode $i:\"; %s -R \"ex <$i>\" %s 2>/dev/null | head -n 30; done",
 				 debugfs, debugfs, scratch_path);
 			rc = system(cmd);
 			(void)rc;
