@@ -78,7 +78,7 @@ MODULE_PARM_DESC(crash_stride, "check every Nth crash state only (default 1: all
 #define CR_STALE		0xa5
 #define CR_GRAIN		8
 #define CR_MAX_SIZE		SZ_32K
-#define CR_MAX_STEPS		16
+#define CR_MAX_STEPS		24
 #define CR_MAX_MOMENTS		(2 * CR_MAX_STEPS + 2)
 #define CR_FILES		2
 #define CR_ALL_SUBSETS_MAX	3
@@ -193,6 +193,32 @@ static const struct cr_scenario cr_scenarios[] = {
 	    W(A, 12 * SZ_1K, SZ_4K), FSYNC(A), W(A, SZ_16K, SZ_4K), FSYNC(A),
 	    W(A, 20 * SZ_1K, SZ_4K), FSYNC(A), W(A, 24 * SZ_1K, SZ_4K),
 	    FSYNC(A), W(A, 28 * SZ_1K, SZ_4K), FSYNC(A) } },
+	/*
+	 * On 1k blocks the fsync's fast commit takes two blocks: an add or
+	 * delete range tag for each hole and each extent between the first
+	 * and the last punched block of both files, and an inode tag for
+	 * each. A crash after its first block, before its tail, leaves the
+	 * first fast commit since the full commit incomplete; that is an
+	 * fsync that did not return, and the mount must recover without
+	 * it. Before the fix, ext4's scan gave up at the incomplete block
+	 * with an error and the mount failed ("JBD2: journal recovery
+	 * failed"), where a later incomplete fast commit just ends the
+	 * replay.
+	 */
+	{ "an fsync whose fast commit takes two blocks",
+	  { W(A, 0, SZ_32K), W(B, 0, SZ_32K), FSYNC(A), FSYNC(B) },
+	  { PUNCH(A, SZ_1K, SZ_1K), PUNCH(A, 3 * SZ_1K, SZ_1K),
+	    PUNCH(A, 5 * SZ_1K, SZ_1K), PUNCH(A, 7 * SZ_1K, SZ_1K),
+	    PUNCH(A, 9 * SZ_1K, SZ_1K), PUNCH(A, 11 * SZ_1K, SZ_1K),
+	    PUNCH(A, 13 * SZ_1K, SZ_1K), PUNCH(A, 15 * SZ_1K, SZ_1K),
+	    PUNCH(A, 17 * SZ_1K, SZ_1K), PUNCH(A, 19 * SZ_1K, SZ_1K),
+	    PUNCH(A, 21 * SZ_1K, SZ_1K), PUNCH(A, 23 * SZ_1K, SZ_1K),
+	    PUNCH(A, 25 * SZ_1K, SZ_1K), PUNCH(A, 27 * SZ_1K, SZ_1K),
+	    PUNCH(A, 29 * SZ_1K, SZ_1K), PUNCH(A, 31 * SZ_1K, SZ_1K),
+	    PUNCH(B, SZ_1K, SZ_1K), PUNCH(B, 3 * SZ_1K, SZ_1K),
+	    PUNCH(B, 5 * SZ_1K, SZ_1K), PUNCH(B, 7 * SZ_1K, SZ_1K),
+	    PUNCH(B, 9 * SZ_1K, SZ_1K), PUNCH(B, 11 * SZ_1K, SZ_1K),
+	    FSYNC(A) } },
 };
 
 static const char * const cr_file_names[CR_FILES] = { "a", "b" };

@@ -368,6 +368,22 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 	if (mount(scratch_path, mnt, "ext4", 0, opts)) {
 		n_mount++;
 		report(entry, mark, "mount failed: %s", strerror(errno));
+		if (failed <= (unsigned long)maxfail) {
+			char cmd[256];
+			int rc;
+
+			/*
+			 * The journal as recovery found it: the last
+			 * transactions and the fast commit area, whose tags
+			 * debugfs prints last.
+			 */
+			fflush(stdout);
+			snprintf(cmd, sizeof(cmd),
+				 "[ -x %s ] && %s -R logdump %s 2>/dev/null | tail -n 60",
+				 debugfs, debugfs, scratch_path);
+			rc = system(cmd);
+			(void)rc;
+		}
 		return;
 	}
 	if (mark >= 0 && recdir)
