@@ -266,6 +266,13 @@ static int check_file(unsigned long entry, int mark)
 		report(entry, mark,
 		       "%s: size %lld is none the program gave it since the sync point (size there %lld)",
 		       fname, (long long)fsize, (long long)size);
+		if (failed <= (unsigned long)maxfail) {
+			printf("lwreplay: the sizes it gave since (%llu):",
+			       (unsigned long long)nsizes);
+			for (i = 0; i < nsizes && i < 16; i++)
+				printf(" %llu", (unsigned long long)sizes[i]);
+			printf("\n");
+		}
 		goto out;
 	}
 	/* Synced bytes that nothing changed since may not be cut off. */
