@@ -107,10 +107,10 @@ ops_expect=${E2E_OPS_EXPECT:-auto}
 # The file operation cases of mk/e2e/init, in order: what works on every
 # mount, then either the refusals (buffered_iomap) or the same
 # operations working (the stock path).
-ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
+ops_common="truncate-down-up write-past-eof falloc-overwrite dio-read dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch inline-enospc mmap-read-ok mmap-write-ok mmap-past-eof punch-ok zero-ok collapse-ok insert-ok opcheck opcheck-wb wb-race enospc-fill enospc-short-write short-write-past-eof"
 # The cases of a real volume, run only in E2E_VOLUME_CONFIGS (mk/e2e/init
 # leaves them out elsewhere, as this script does when it counts).
-volume_ops="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch"
+volume_ops="dio-mix opcheck-dio seek-fiemap iopath remount-live swap chattr-j-user defrag inline-switch inline-enospc"
 volume_configs=${E2E_VOLUME_CONFIGS:-$configs}
 ops_refuse="$ops_common refuse-chattr-e refuse-chattr-j"
 ops_work="$ops_common chattr-e-ok chattr-j-ok"

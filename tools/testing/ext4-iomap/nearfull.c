@@ -3,7 +3,7 @@
  * nearfull - a writer on a nearly full file system, recorded in a mirror
  *
  * Usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN]
- *                 [-u UID:GID] [-C] [-v] DIR MIRROR
+ *                 [-u UID:GID] [-C] [-i] [-v] DIR MIRROR
  *        nearfull -V DIR MIRROR
  *
  * Applies a seeded, reproducible random sequence of operations to FILES
@@ -31,6 +31,11 @@
  * (data the file system accepted and then lost), and every read must
  * match the mirror.  The run goes on after such a failure, so that its
  * count and the verification are complete; the exit status is then 1.
+ *
+ * -i makes the first write of an empty file small (1 to 60 bytes at 0), so
+ * that on a file system with inline_data a new file starts in its inode
+ * and a later write takes it out (on a buffered_iomap mount, the point
+ * where the file moves to the iomap path).
  *
  * -C leaves chown out.  With -u, the writer drops root for that user and group first (for quota
  * limits, which root does not have to respect).
@@ -73,7 +78,7 @@ static uint64_t rng;
 static unsigned char *buf, *mbuf;
 static size_t maxsize = 1 << 20, maxlen = 256 << 10;
 static unsigned long nop;
-static int verbose, no_chown;
+static int verbose, no_chown, small_first;
 static char oplog[LOG_OPS][80];
 static sigjmp_buf bus_jmp;
 static long page_size;
@@ -81,7 +86,7 @@ static long page_size;
 static struct {
 	unsigned long writes, short_writes, nospc, dquot, bytes, unlinks, orphans;
 	unsigned long truncates, syncs, reads, chowns, stores, faults_failed;
-	unsigned long sync_errors, read_errors;
+	unsigned long sync_errors, read_errors, small_first;
 } st;
 
 static uint64_t rnd(void)
@@ -199,6 +204,11 @@ static void do_write(int i)
 	default:			/* anywhere, beyond EOF too */
 		off = rnd_below(maxsize);
 		break;
+	}
+	if (small_first && size == 0) {
+		off = 0;
+		len = 1 + len % 60;
+		st.small_first++;
 	}
 	if (off + len > maxsize)
 		len = off < (off_t)maxsize ? maxsize - off : 0;
@@ -447,8 +457,11 @@ static int run(unsigned long ops, int files)
 	}
 	for (k = 0; k < files; k++)
 		slot_close(k);
-	printf("nearfull: %lu ops: %lu writes (%lu short, %lu ENOSPC, %lu EDQUOT, %lu bytes), ",
+	printf("nearfull: %lu ops: %lu writes (%lu short, %lu ENOSPC, %lu EDQUOT, %lu bytes",
 	       ops, st.writes, st.short_writes, st.nospc, st.dquot, st.bytes);
+	if (small_first)
+		printf(", %lu small first writes", st.small_first);
+	printf("), ");
 	printf("%lu stores (%lu faults failed), ", st.stores, st.faults_failed);
 	printf("%lu truncates, %lu unlinks (%lu orphans), %lu syncs, %lu reads, %lu chowns; ",
 	       st.truncates, st.unlinks, st.orphans, st.syncs, st.reads, st.chowns);
@@ -534,7 +547,7 @@ int main(int argc, char **argv)
 	unsigned int uid = 0, gid = 0;
 	int as_user = 0;
 
-	while ((c = getopt(argc, argv, "s:n:f:m:w:u:CvV")) != -1) {
+	while ((c = getopt(argc, argv, "s:n:f:m:w:u:CivV")) != -1) {
 		switch (c) {
 		case 's':
 			seed = strtoul(optarg, NULL, 0);
@@ -558,6 +571,9 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			no_chown = 1;
+			break;
+		case 'i':
+			small_first = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -601,7 +617,7 @@ int main(int argc, char **argv)
 	return run(ops, files);
 usage:
 	fprintf(stderr,
-		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-u UID:GID] [-C] [-v] DIR MIRROR\n"
+		"usage: nearfull [-s SEED] [-n OPS] [-f FILES] [-m MAXSIZE] [-w MAXLEN] [-u UID:GID] [-C] [-i] [-v] DIR MIRROR\n"
 		"       nearfull -V DIR MIRROR\n");
 	return 2;
 }
