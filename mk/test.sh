@@ -236,12 +236,9 @@ step "near-full stress (x86_64 debug kernel)"
 # 1k nodelalloc one took 588 s there on 2026-12-06 (of 1091 s), so it is
 # left to make stress STRESS_MODE=nearfull (nine configurations, 1500).  Before the
 # writeback retry (patch 0020) every delalloc run lost data.  More seeds:
-# make stress STRESS_MODE=nearfull NF_SEEDS="1 2 ...".  1k-da-inl-dfg:
-# 1k delalloc on an inline_data file system, every new file starting in
-# its inode, and e4defrag moving extents beside the writers.
+# make stress STRESS_MODE=nearfull NF_SEEDS="1 2 ...".
 nf_test_configs="4k-da/4096/quota/buffered_iomap,delalloc
 1k-da/1024/quota/buffered_iomap,delalloc
-1k-da-inl-dfg/1024/quota,inline_data/buffered_iomap,delalloc
 4k-nda-fc/4096/quota,fast_commit/buffered_iomap,nodelalloc
 1k-nda-qp/1024/quota,project/buffered_iomap,nodelalloc,prjquota
 4k-stock/4096/quota/delalloc"

@@ -25,7 +25,8 @@
  *   only).
  *
  * A write may be short or fail with ENOSPC or EDQUOT: the mirror gets
- * exactly the bytes the write reported; a store whose write fault failed
+ * exactly the bytes the write reported; a truncate up may fail with them
+ * (a file in its inode needs a block first) and change nothing; a store whose write fault failed
  * (SIGBUS) is not recorded.  Everything else must succeed:
  * above all fsync, fdatasync and syncfs, which report a failed writeback
  * (data the file system accepted and then lost), and every read must
@@ -291,8 +292,17 @@ static void do_truncate(int i)
 
 	logop("truncate f%d %lld -> %lld", i, (long long)size, (long long)to);
 	st.truncates++;
-	if (ftruncate(s->fd, to))
+	if (ftruncate(s->fd, to)) {
+		/*
+		 * Up beyond what a file in its inode (inline_data) holds: its
+		 * data needs a block first. Nothing changes then.
+		 */
+		if ((errno == ENOSPC || errno == EDQUOT) && to > size) {
+			errno == ENOSPC ? st.nospc++ : st.dquot++;
+			return;
+		}
 		fatal("truncate", i);
+	}
 	if (ftruncate(s->mfd, to))
 		fatal("truncate mirror", i);
 }
