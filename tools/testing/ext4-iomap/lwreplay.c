@@ -348,6 +348,32 @@ static int run_fsck(void)
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/*
+ * The extent trees of the first two inodes the e2fsck log names (debugfs,
+ * scratch device).
+ */
+#define FSCK_EXTENTS_CMD \
+	"for i in $(grep -o '^Inode [0-9]*' /tmp/lwreplay-fsck.log | cut -d' ' -f2 | sort -un | head -n 2); do [ -x %s ] || break; echo \"extents of inode $i:\"; %s -R \"ex <$i>\" %s 2>/dev/null | head -n 30; done"
+
+/*
+ * Diagnostics for a failed state: run a shell command (printf-style),
+ * its output after what this program printed so far. Its status does not
+ * matter.
+ */
+static void shell(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	rc = system(cmd);
+	(void)rc;
+}
+
 static void check_state(unsigned long entry, int mark, off_t devsize)
 {
 	off_t off;
@@ -375,22 +401,13 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 	if (mount(scratch_path, mnt, "ext4", 0, opts)) {
 		n_mount++;
 		report(entry, mark, "mount failed: %s", strerror(errno));
-		if (failed <= (unsigned long)maxfail) {
-			char cmd[256];
-			int rc;
-
-			/*
-			 * The journal as recovery found it: the last
-			 * transactions and the fast commit area, whose tags
-			 * debugfs prints last.
-			 */
-			fflush(stdout);
-			snprintf(cmd, sizeof(cmd),
-				 "[ -x %s ] && %s -R logdump %s 2>/dev/null | tail -n 60",
-				 debugfs, debugfs, scratch_path);
-			rc = system(cmd);
-			(void)rc;
-		}
+		/*
+		 * The journal as recovery found it: the last transactions and
+		 * the fast commit area, whose tags debugfs prints last.
+		 */
+		if (failed <= (unsigned long)maxfail)
+			shell("[ -x %s ] && %s -R logdump %s 2>/dev/null | tail -n 60",
+			      debugfs, debugfs, scratch_path);
 		return;
 	}
 	if (mark >= 0 && recdir)
@@ -401,21 +418,13 @@ static void check_state(unsigned long entry, int mark, off_t devsize)
 		n_fsck++;
 		report(entry, mark, "e2fsck -fn failed:");
 		if (failed <= (unsigned long)maxfail) {
-			char cmd[512];
-			int rc;
-
-			fflush(stdout);
-			rc = system("grep -v '^Pass [1-5]' /tmp/lwreplay-fsck.log | head -n 8");
+			shell("grep -v '^Pass [1-5]' /tmp/lwreplay-fsck.log | head -n 8");
 			/*
 			 * The extent trees of the first two inodes e2fsck
 			 * names, as the replayed state has them (debugfs,
 			 * where the guest has it).
 			 */
-			snprintf(cmd, sizeof(cmd),
-				 "for i in $(grep -o '^Inode [0-9]*' /tmp/lwreplay-fsck.log | cut -d' ' -f2 | sort -un | head -n 2); do [ -x %s ] || break; echo \"extents of inode $i:\"; %s -R \"ex <$i>\" %s 2>/dev/null | head -n 30; done",
-				 debugfs, debugfs, scratch_path);
-			rc = system(cmd);
-			(void)rc;
+			shell(FSCK_EXTENTS_CMD, debugfs, debugfs, scratch_path);
 		}
 	}
 }
